@@ -1,0 +1,312 @@
+//! The JSON config (DESIGN.md "Interfaces users see"): one object per
+//! interface with a list of groups; every field has the Cisco default.
+//!
+//! `Config::parse` validates everything before anything is applied and names
+//! the offending field (`groups[0].timers.hold_ms: ...`), so a bad config
+//! never half-applies.
+
+use std::{collections::HashSet, net::Ipv4Addr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{EngineConfig, LoadBalancing, Weighting};
+
+/// A rejected config: which field, and why.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{field}: {reason}")]
+pub struct ConfigError {
+    pub field: String,
+    pub reason: String,
+}
+
+fn err(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError { field: field.into(), reason: reason.into() }
+}
+
+/// XDP attach mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum XdpMode {
+    /// Native (driver) mode, falling back to generic if the driver refuses.
+    #[default]
+    Auto,
+    Native,
+    Generic,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub interface: String,
+    #[serde(default)]
+    pub xdp_mode: XdpMode,
+    #[serde(default)]
+    pub client_cache: ClientCache,
+    pub groups: Vec<Group>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientCache {
+    pub max_entries: u32,
+    pub timeout_s: u32,
+}
+
+impl Default for ClientCache {
+    fn default() -> Self {
+        Self { max_entries: gw_common::DEFAULT_CLIENT_CACHE, timeout_s: 14400 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub group: u16,
+    pub vip: Ipv4Addr,
+    /// Innermost VLAN id the ARP requests carry (0 or absent: untagged).
+    #[serde(default)]
+    pub vlan: u16,
+    #[serde(default = "default_priority")]
+    pub priority: u8,
+    #[serde(default)]
+    pub preempt: Preempt,
+    #[serde(default)]
+    pub timers: Timers,
+    #[serde(default)]
+    pub forwarder_preempt: ForwarderPreempt,
+    #[serde(default = "default_max_forwarders")]
+    pub max_forwarders: u8,
+    #[serde(default)]
+    pub load_balancing: Method,
+    #[serde(default)]
+    pub weighting: WeightingConfig,
+}
+
+fn default_priority() -> u8 {
+    100
+}
+fn default_max_forwarders() -> u8 {
+    4
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Preempt {
+    pub enabled: bool,
+    pub delay_ms: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForwarderPreempt {
+    pub enabled: bool,
+    pub delay_ms: u32,
+}
+
+impl Default for ForwarderPreempt {
+    fn default() -> Self {
+        Self { enabled: true, delay_ms: 30_000 }
+    }
+}
+
+/// Timers; hello/hold absent means "learn them from the AVG".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timers {
+    pub hello_ms: Option<u32>,
+    pub hold_ms: Option<u32>,
+    pub redirect_s: u16,
+    pub timeout_s: u16,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self { hello_ms: None, hold_ms: None, redirect_s: 600, timeout_s: 14400 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    #[default]
+    RoundRobin,
+    Weighted,
+    HostDependent,
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightingConfig {
+    #[serde(default = "default_weight")]
+    pub max: u8,
+    pub lower: Option<u8>,
+    pub upper: Option<u8>,
+}
+
+fn default_weight() -> u8 {
+    100
+}
+
+impl Default for WeightingConfig {
+    fn default() -> Self {
+        Self { max: 100, lower: None, upper: None }
+    }
+}
+
+/// Cisco's defaults when timers are not configured.
+pub const DEFAULT_HELLO_MS: u32 = 3000;
+pub const DEFAULT_HOLD_MS: u32 = 10_000;
+
+impl Config {
+    /// Parses and validates; the error names the field.
+    pub fn parse(json: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = serde_json::from_str(json).map_err(|e| {
+            // serde_json says what and where (line, column); keep its words.
+            err("config", e.to_string())
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_ifname(&self.interface)?;
+        let cc = &self.client_cache;
+        if cc.max_entries == 0 || cc.max_entries > 1_000_000 {
+            return Err(err("client_cache.max_entries", "must be 1..=1000000"));
+        }
+        if self.groups.is_empty() {
+            return Err(err("groups", "at least one group is required"));
+        }
+        if self.groups.len() > gw_common::MAX_GROUPS as usize {
+            return Err(err("groups", format!("at most {} groups", gw_common::MAX_GROUPS)));
+        }
+        let mut numbers = HashSet::new();
+        let mut vips = HashSet::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            let f = |name: &str| format!("groups[{i}].{name}");
+            g.validate(&f)?;
+            if !numbers.insert(g.group) {
+                return Err(err(f("group"), format!("group {} appears twice", g.group)));
+            }
+            if !vips.insert((g.vip, g.vlan)) {
+                return Err(err(f("vip"), format!("{} (vlan {}) is used by two groups", g.vip, g.vlan)));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn validate_ifname(name: &str) -> Result<(), ConfigError> {
+    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ', '\0']) || name == "." || name == ".." {
+        return Err(err("interface", format!("{name:?} is not a valid interface name")));
+    }
+    Ok(())
+}
+
+impl Group {
+    fn validate(&self, f: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+        if self.group > gw_common::MAX_GROUP_NUMBER {
+            return Err(err(f("group"), format!("{} is out of range 0..=1023", self.group)));
+        }
+        let v = self.vip;
+        if v.is_unspecified() || v.is_multicast() || v.is_broadcast() || v.is_loopback() {
+            return Err(err(f("vip"), format!("{v} is not a unicast address")));
+        }
+        if self.vlan > 4094 {
+            return Err(err(f("vlan"), format!("{} is out of range 0..=4094", self.vlan)));
+        }
+        if self.priority == 0 {
+            return Err(err(f("priority"), "must be 1..=255"));
+        }
+        let t = &self.timers;
+        if t.hello_ms.is_some() != t.hold_ms.is_some() {
+            return Err(err(f("timers"), "set both hello_ms and hold_ms, or neither (then they are learned from the AVG)"));
+        }
+        if let (Some(hello), Some(hold)) = (t.hello_ms, t.hold_ms) {
+            if !(50..=60_000).contains(&hello) {
+                return Err(err(f("timers.hello_ms"), format!("{hello} is out of range 50..=60000")));
+            }
+            if hold <= hello {
+                return Err(err(f("timers.hold_ms"), format!("{hold} must exceed hello_ms ({hello})")));
+            }
+            if hold > 180_000 {
+                return Err(err(f("timers.hold_ms"), format!("{hold} is out of range (at most 180000)")));
+            }
+        }
+        if t.redirect_s >= t.timeout_s {
+            return Err(err(f("timers.timeout_s"), format!("{} must exceed redirect_s ({})", t.timeout_s, t.redirect_s)));
+        }
+        if self.max_forwarders == 0 {
+            return Err(err(f("max_forwarders"), "must be 1..=255"));
+        }
+        let w = &self.weighting;
+        if !(1..=254).contains(&w.max) {
+            return Err(err(f("weighting.max"), format!("{} is out of range 1..=254", w.max)));
+        }
+        let (lower, upper) = (w.lower.unwrap_or(1), w.upper.unwrap_or(w.max));
+        if w.lower.is_some() && !(1..=254).contains(&lower) {
+            return Err(err(f("weighting.lower"), format!("{lower} is out of range 1..=254")));
+        }
+        if upper > w.max {
+            return Err(err(f("weighting.upper"), format!("{upper} exceeds weighting.max ({})", w.max)));
+        }
+        if w.lower.is_some() && lower >= upper {
+            return Err(err(f("weighting.lower"), format!("{lower} must be below upper ({upper})")));
+        }
+        Ok(())
+    }
+
+    /// The engine's view of this group.
+    pub fn engine_config(&self) -> EngineConfig {
+        let w = &self.weighting;
+        EngineConfig {
+            group: self.group,
+            vip: self.vip,
+            priority: self.priority,
+            preempt_delay_ms: self.preempt.enabled.then_some(self.preempt.delay_ms),
+            hello_ms: self.timers.hello_ms,
+            hold_ms: self.timers.hold_ms,
+            redirect_s: self.timers.redirect_s,
+            timeout_s: self.timers.timeout_s,
+            max_forwarders: self.max_forwarders,
+            forwarder_preempt_delay_ms: self
+                .forwarder_preempt
+                .enabled
+                .then_some(self.forwarder_preempt.delay_ms),
+            // Cisco: no thresholds configured means lower = 1, upper = max.
+            weighting: Weighting { max: w.max, lower: w.lower.unwrap_or(1), upper: w.upper.unwrap_or(w.max) },
+            load_balancing: match self.load_balancing {
+                Method::RoundRobin => LoadBalancing::RoundRobin,
+                Method::Weighted => LoadBalancing::Weighted,
+                Method::HostDependent => LoadBalancing::HostDependent,
+                Method::None => LoadBalancing::None,
+            },
+        }
+    }
+
+    /// Hold time in force before any is learned.
+    pub fn hold_ms(&self) -> u32 {
+        self.timers.hold_ms.unwrap_or(DEFAULT_HOLD_MS)
+    }
+
+    /// A group with every default, as the quick CLI form builds it.
+    pub fn quick(group: u16, vip: Ipv4Addr, priority: u8) -> Group {
+        Group {
+            group,
+            vip,
+            vlan: 0,
+            priority,
+            preempt: Preempt::default(),
+            timers: Timers::default(),
+            forwarder_preempt: ForwarderPreempt::default(),
+            max_forwarders: default_max_forwarders(),
+            load_balancing: Method::default(),
+            weighting: WeightingConfig::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

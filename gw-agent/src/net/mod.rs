@@ -1,0 +1,8 @@
+//! Everything that talks to the network stack besides XDP: interface facts,
+//! the GLBP sockets, the frames the agent sends itself, and the device
+//! address list (netlink).
+
+pub mod addrlist;
+pub mod frame;
+pub mod iface;
+pub mod socket;

@@ -1,0 +1,124 @@
+//! Applying engine outputs: packets out, desired state into the maps,
+//! hosts of a failed forwarder moved.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gw_common::{ClientValue, MacKey, VmacValue};
+use tracing::{info, warn};
+
+use super::Agent;
+use crate::{
+    dataplane::{GroupSpec, monotonic_ns},
+    engine::{Output, Outgoing, Redirect},
+    net::frame::{arp_reply, glbp_frame},
+    policy,
+};
+
+impl Agent {
+    /// Applies one engine output for `group`. `force` rewrites the group's
+    /// maps even if the engine reports no change (start, reconfigure).
+    pub(super) async fn apply(&mut self, group: u16, out: Output, force: bool) {
+        for e in &out.events {
+            info!(group, "{e}");
+        }
+        self.send_all(&out.send);
+        let Some(g) = self.groups.get(&group) else { return };
+        if out.dataplane_changed || force {
+            let d = g.engine.dataplane();
+            let (mode, slots) = policy::build(g.cfg.engine_config().load_balancing, &d.slots);
+            let spec = GroupSpec { key: g.key, group, avg: d.avg, mode, slots };
+            if let Err(e) = self.dp.set_group(&spec) {
+                warn!(group, "writing the data plane: {e}");
+            }
+            self.sync_vmacs().await;
+        }
+        if !out.send.is_empty() || force {
+            self.renew_lease(group);
+        }
+        for r in &out.redirects {
+            self.redirect(group, r);
+        }
+    }
+
+    /// The lease lets the data plane answer for one hold time past this
+    /// hello: if the agent dies, answering stops when peers take over.
+    fn renew_lease(&mut self, group: u16) {
+        let Some(g) = self.groups.get(&group) else { return };
+        let hold_ms = g.engine.hold_ms();
+        if let Some(idx) = self.dp.group_idx(&g.key) {
+            let until = monotonic_ns() + u64::from(hold_ms) * 1_000_000;
+            if let Err(e) = self.dp.renew_lease(idx, until) {
+                warn!(group, "renewing the lease: {e}");
+            }
+        }
+    }
+
+    pub(super) fn send_all(&self, send: &[Outgoing]) {
+        for o in send {
+            let payload = o.packet.to_bytes();
+            for mac in &o.from {
+                if let Err(e) = self.tx.send(&glbp_frame(*mac, self.iface.ip, &payload)) {
+                    warn!("sending GLBP from {}: {e}", crate::fmt_mac(mac));
+                }
+            }
+        }
+    }
+
+    /// GW_VMACS and the device address list = union of what every group's
+    /// engine forwards for.
+    pub(super) async fn sync_vmacs(&mut self) {
+        let mut desired = BTreeMap::new();
+        for g in self.groups.values() {
+            let Some(idx) = self.dp.group_idx(&g.key) else { continue };
+            for (fwd, vmac) in &g.engine.dataplane().owned {
+                desired.insert(MacKey::new(*vmac), VmacValue { idx, fwd: *fwd, _pad: 0 });
+            }
+        }
+        if let Err(e) = self.dp.set_vmacs(&desired) {
+            warn!("writing vMACs: {e}");
+        }
+        let want: BTreeSet<[u8; 6]> = desired.keys().map(|k| k.mac).collect();
+        for mac in want.difference(&self.listed.clone()) {
+            match self.addrs.add(*mac).await {
+                Ok(()) => {
+                    self.listed.insert(*mac);
+                }
+                Err(e) => warn!("adding {} to the address list: {e}", crate::fmt_mac(mac)),
+            }
+        }
+        for mac in self.listed.clone().difference(&want) {
+            let _ = self.addrs.remove(*mac).await;
+            self.listed.remove(mac);
+        }
+    }
+
+    /// Tells every client the cache says holds `r.vmac` to use a live
+    /// forwarder instead (unicast ARP reply), spreading them over `r.to`.
+    fn redirect(&mut self, group: u16, r: &Redirect) {
+        let Some(g) = self.groups.get(&group) else { return };
+        let Some(idx) = self.dp.group_idx(&g.key) else { return };
+        if r.to.is_empty() {
+            return;
+        }
+        let vip = g.cfg.vip;
+        let clients: Vec<_> = self
+            .dp
+            .maps
+            .clients
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(k, v)| k.idx == idx && v.fwd == r.fwd)
+            .collect();
+        for (i, (k, v)) in clients.iter().enumerate() {
+            let (fwd, vmac) = r.to[i % r.to.len()];
+            let frame = arp_reply(self.iface.mac, vmac, vip, k.mac, v.ip.into());
+            if let Err(e) = self.tx.send(&frame) {
+                warn!(group, "redirect ARP to {}: {e}", crate::fmt_mac(&k.mac));
+                continue;
+            }
+            let moved = ClientValue { fwd, last_seen_ns: monotonic_ns(), ..*v };
+            let _ = self.dp.maps.clients.insert(k, moved, 0);
+        }
+        info!(group, "moved {} hosts off forwarder {} ({})", clients.len(), r.fwd, crate::fmt_mac(&r.vmac));
+    }
+}

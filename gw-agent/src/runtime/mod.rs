@@ -1,0 +1,287 @@
+//! The tokio loop: thin glue between the world and the pure engines.
+//!
+//! ```text
+//!   UDP 3222 (GlbpRx) --packets--+
+//!   timers (poll_at) ------------+--> Engine (one per group) --Output--+
+//!   SIGTERM / SIGHUP ------------+                                     |
+//!                                                                     v
+//!        FrameTx (hellos from vMACs, ARP redirects) <-- apply --> Dataplane (maps),
+//!                                                                AddrList (netlink)
+//! ```
+//!
+//! Nothing received can take the data plane down: a packet that fails to
+//! decode, has the wrong TTL, or names an unknown group is counted and
+//! dropped before it reaches an engine.
+
+mod apply;
+mod rx;
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{info, warn};
+
+use crate::{
+    config::{Config, Group},
+    dataplane::{AttachSpec, Dataplane, monotonic_ns},
+    engine::{Engine, Identity, Instant},
+    net::{addrlist::AddrList, iface::Interface, socket::{FrameTx, GlbpRx}},
+};
+pub use rx::RxStats;
+
+/// The engine clock: CLOCK_MONOTONIC in ms, the same clock as the leases.
+pub fn now() -> Instant {
+    Instant(monotonic_ns() / 1_000_000)
+}
+
+pub(crate) struct GroupRt {
+    pub cfg: Group,
+    pub engine: Engine,
+    pub key: gw_common::GroupKey,
+}
+
+pub struct Agent {
+    pub(crate) cfg: Config,
+    pub(crate) iface: Interface,
+    pub(crate) dp: Dataplane,
+    pub(crate) tx: FrameTx,
+    pub(crate) addrs: AddrList,
+    pub(crate) groups: BTreeMap<u16, GroupRt>,
+    pub(crate) rx_stats: RxStats,
+    /// vMACs currently in the device address list.
+    pub(crate) listed: std::collections::BTreeSet<[u8; 6]>,
+}
+
+fn seed(iface: &Interface, group: u16) -> u64 {
+    let mut s = u64::from(u32::from(iface.ip)) << 16 | u64::from(group);
+    for b in iface.mac {
+        s = s.rotate_left(8) ^ u64::from(b);
+    }
+    s ^ monotonic_ns()
+}
+
+fn group_key(g: &Group) -> gw_common::GroupKey {
+    gw_common::GroupKey { vip: g.vip.octets(), vlan: g.vlan, _pad: 0 }
+}
+
+impl Agent {
+    /// Everything that can fail on bad input fails here, before the data
+    /// plane is touched.
+    pub async fn start(cfg: Config) -> Result<(Agent, GlbpRx)> {
+        let iface = Interface::lookup(&cfg.interface).context("interface")?;
+        let rx = GlbpRx::open(&iface.name, iface.index)
+            .with_context(|| format!("GLBP socket on {}", iface.name))?;
+        let tx = FrameTx::open(iface.index).context("packet socket")?;
+        let addrs = AddrList::new(iface.index).context("netlink")?;
+        let dp = Dataplane::open(&AttachSpec {
+            ifname: &iface.name,
+            mac: iface.mac,
+            mode: cfg.xdp_mode,
+            driver: iface.driver.as_deref(),
+            client_cache: cfg.client_cache.max_entries,
+        })
+        .context("XDP data plane")?;
+        info!(
+            interface = %iface.name,
+            ip = %iface.ip,
+            mode = dp.mode(),
+            adopted = dp.adopted(),
+            pins = %dp.pin_dir().display(),
+            "XDP program {} in {} mode",
+            if dp.adopted() { "adopted" } else { "attached" },
+            dp.mode()
+        );
+        let mut dp = dp;
+        if let Some(logger) = dp.take_logger() {
+            spawn_xdp_logger(logger);
+        }
+        let mut agent = Agent {
+            cfg: cfg.clone(),
+            iface,
+            dp,
+            tx,
+            addrs,
+            groups: BTreeMap::new(),
+            rx_stats: RxStats::default(),
+            listed: Default::default(),
+        };
+        agent.drop_unconfigured();
+        let t = now();
+        for g in &cfg.groups {
+            agent.add_group(g.clone(), t).await?;
+        }
+        Ok((agent, rx))
+    }
+
+    /// Groups a previous agent left in the maps that the config no longer has.
+    fn drop_unconfigured(&mut self) {
+        let stale: Vec<_> = self
+            .dp
+            .written()
+            .map(|(k, _)| *k)
+            .filter(|k| !self.cfg.groups.iter().any(|g| group_key(g) == *k))
+            .collect();
+        for k in stale {
+            self.dp.remove_group(&k);
+        }
+    }
+
+    async fn add_group(&mut self, g: Group, t: Instant) -> Result<()> {
+        let me = Identity { ip: self.iface.ip, mac: self.iface.mac };
+        let mut engine = Engine::new(g.engine_config(), me, seed(&self.iface, g.group));
+        let key = group_key(&g);
+        let out = engine.start(t);
+        self.groups.insert(g.group, GroupRt { cfg: g.clone(), engine, key });
+        self.apply(g.group, out, true).await;
+        Ok(())
+    }
+
+    /// Runs until SIGTERM or SIGINT, then resigns and detaches.
+    pub async fn run(mut self, rx: GlbpRx) -> Result<()> {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let deadline = self.next_deadline();
+            tokio::select! {
+                r = rx.recv(&mut buf) => match r {
+                    Ok(m) => self.on_packet(m, &buf).await,
+                    Err(e) => warn!("GLBP receive: {e}"),
+                },
+                _ = sleep_until(deadline) => self.on_timers().await,
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => self.reload().await,
+            }
+        }
+        self.shutdown().await;
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.groups.values().filter_map(|g| g.engine.poll_at()).min()
+    }
+
+    async fn on_timers(&mut self) {
+        let t = now();
+        let due: Vec<u16> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.engine.poll_at().is_some_and(|d| d <= t))
+            .map(|(n, _)| *n)
+            .collect();
+        for n in due {
+            if let Some(g) = self.groups.get_mut(&n) {
+                let out = g.engine.poll(t);
+                self.apply(n, out, false).await;
+            }
+        }
+    }
+
+    /// SIGHUP: re-read the config file; a bad file changes nothing.
+    async fn reload(&mut self) {
+        let Some(path) = crate::CONFIG_PATH.get() else {
+            warn!("SIGHUP ignored: the agent was started without --config");
+            return;
+        };
+        let new = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|s| Config::parse(&s).map_err(|e| e.to_string()))
+        {
+            Ok(c) => c,
+            Err(e) => {
+                warn!("reload of {} rejected, nothing changed: {e}", path.display());
+                return;
+            }
+        };
+        if new.interface != self.cfg.interface || new.xdp_mode != self.cfg.xdp_mode {
+            warn!("reload rejected: interface and xdp_mode need a restart");
+            return;
+        }
+        let t = now();
+        let gone: Vec<u16> =
+            self.groups.keys().copied().filter(|n| !new.groups.iter().any(|g| g.group == *n)).collect();
+        for n in gone {
+            if let Some(mut g) = self.groups.remove(&n) {
+                let out = g.engine.shutdown(t);
+                self.send_all(&out.send);
+                self.dp.remove_group(&g.key);
+                info!(group = n, "group removed by reload");
+            }
+        }
+        for g in &new.groups {
+            match self.groups.get_mut(&g.group) {
+                Some(rt) if rt.cfg == *g => {}
+                Some(rt) if rt.key == group_key(g) => {
+                    rt.cfg = g.clone();
+                    let out = rt.engine.reconfigure(t, g.engine_config());
+                    self.apply(g.group, out, true).await;
+                    info!(group = g.group, "group reconfigured");
+                }
+                Some(_) => {
+                    // The VIP or VLAN changed: a different group on the wire.
+                    if let Some(mut old) = self.groups.remove(&g.group) {
+                        let out = old.engine.shutdown(t);
+                        self.send_all(&out.send);
+                        self.dp.remove_group(&old.key);
+                    }
+                    let _ = self.add_group(g.clone(), t).await;
+                }
+                None => {
+                    let _ = self.add_group(g.clone(), t).await;
+                    info!(group = g.group, "group added by reload");
+                }
+            }
+        }
+        self.cfg = new;
+        self.sync_vmacs().await;
+    }
+
+    /// Clean stop: resign every group (peers take over at once), then
+    /// detach the program and remove the pins.
+    async fn shutdown(mut self) {
+        let t = now();
+        let numbers: Vec<u16> = self.groups.keys().copied().collect();
+        for n in numbers {
+            if let Some(g) = self.groups.get_mut(&n) {
+                let out = g.engine.shutdown(t);
+                self.send_all(&out.send);
+            }
+        }
+        for mac in std::mem::take(&mut self.listed) {
+            let _ = self.addrs.remove(mac).await;
+        }
+        info!("resigned; detaching XDP and removing pins");
+        self.dp.detach_and_unpin();
+    }
+}
+
+/// Forwards the XDP program's log lines into tracing.
+fn spawn_xdp_logger(logger: crate::dataplane::XdpLogger) {
+    use tokio::io::{Interest, unix::AsyncFd};
+    // SAFETY: the logger owns its ring buffer fd and only this task uses it.
+    let Ok(mut fd) = (unsafe { AsyncFd::register_with_interest(logger, Interest::READABLE) })
+    else {
+        warn!("XDP log reader unavailable");
+        return;
+    };
+    tokio::spawn(async move {
+        loop {
+            let Ok(mut guard) = fd.readable_mut().await else { return };
+            guard.get_inner_mut().flush();
+            guard.clear_ready();
+        }
+    });
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => {
+            let wait = d.0.saturating_sub(now().0);
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await
+        }
+        None => std::future::pending().await,
+    }
+}

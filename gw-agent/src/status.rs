@@ -1,0 +1,190 @@
+//! `gw-agent status`: what the data plane is doing, read from the pinned
+//! maps, so it works whether or not an agent is running.
+
+use std::{net::Ipv4Addr, path::Path};
+
+use anyhow::{Context, Result};
+use gw_common::{Counter, GROUP_FLAG_AVG, MODE_HOST_HASH};
+use serde::Serialize;
+
+use crate::{
+    dataplane::{Maps, mode_name, monotonic_ns, pin},
+    fmt_mac,
+};
+
+#[derive(Debug, Serialize)]
+pub struct InterfaceStatus {
+    pub interface: String,
+    pub netns: String,
+    pub xdp_mode: &'static str,
+    pub mac: String,
+    pub groups: Vec<GroupStatus>,
+    /// Every `GW_STATS` counter by name, summed over CPUs.
+    pub counters: Vec<(&'static str, u64)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GroupStatus {
+    pub group: u16,
+    pub vip: Ipv4Addr,
+    pub vlan: u16,
+    pub index: u16,
+    /// The data plane answers broadcast ARP for the VIP.
+    pub avg: bool,
+    /// "round-robin" or "host-hash": how the XDP program walks the table.
+    pub slot_mode: &'static str,
+    /// ms the lease has left; 0 = expired (the program answers nothing).
+    pub lease_ms: u64,
+    /// vMACs in the slot table, with how many slots each holds.
+    pub slots: Vec<SlotStatus>,
+    /// vMACs this router forwards for.
+    pub forwarding: Vec<ForwardingStatus>,
+    pub arp_requests: u64,
+    pub arp_replies: u64,
+    pub arp_drops: u64,
+    pub vmac_frames: u64,
+    pub vmac_bytes: u64,
+    pub clients: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SlotStatus {
+    pub forwarder: u8,
+    pub vmac: String,
+    pub slots: u32,
+    pub arp_replies: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ForwardingStatus {
+    pub forwarder: u8,
+    pub vmac: String,
+    pub frames: u64,
+}
+
+/// Reads every interface pinned in this network namespace (or just `only`).
+pub fn collect(only: Option<&str>) -> Result<Vec<InterfaceStatus>> {
+    let ns = pin::netns_label();
+    let base = Path::new(pin::BPFFS).join("gw").join(&ns);
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&base) else {
+        return Ok(out);
+    };
+    let mut names: Vec<String> =
+        entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    for name in names {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        let maps = Maps::from_pins(&base.join(&name))
+            .with_context(|| format!("reading pins of {name}"))?;
+        out.push(read(&maps, &name, &ns));
+    }
+    Ok(out)
+}
+
+pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
+    let cfg = maps.config.get(&0, 0).unwrap_or_default();
+    let now = monotonic_ns();
+    let vmacs: Vec<_> = maps.vmacs.iter().filter_map(Result::ok).collect();
+    let clients: Vec<_> = maps.clients.keys().filter_map(Result::ok).collect();
+    let mut groups: Vec<GroupStatus> = maps
+        .groups
+        .iter()
+        .filter_map(Result::ok)
+        .map(|(k, v)| {
+            let table = maps.slots.get(&v.slot_row(), 0).unwrap_or_default();
+            let mut slots: Vec<SlotStatus> = Vec::new();
+            for s in table.slots.iter().take(table.len as usize) {
+                match slots.iter_mut().find(|x| x.forwarder == s.fwd) {
+                    Some(x) => x.slots += 1,
+                    None => slots.push(SlotStatus {
+                        forwarder: s.fwd,
+                        vmac: fmt_mac(&s.mac),
+                        slots: 1,
+                        arp_replies: maps.fwd_stats(v.idx, s.fwd).arp_replies,
+                    }),
+                }
+            }
+            slots.sort_by_key(|s| s.forwarder);
+            let mut forwarding: Vec<ForwardingStatus> = vmacs
+                .iter()
+                .filter(|(_, m)| m.idx == v.idx)
+                .map(|(mk, m)| ForwardingStatus {
+                    forwarder: m.fwd,
+                    vmac: fmt_mac(&mk.mac),
+                    frames: maps.fwd_stats(v.idx, m.fwd).frames,
+                })
+                .collect();
+            forwarding.sort_by_key(|f| f.forwarder);
+            let lease = maps.leases.get(&(v.idx as u32), 0).unwrap_or(0);
+            let st = maps.group_stats(v.idx);
+            GroupStatus {
+                group: v.group,
+                vip: Ipv4Addr::from(k.vip),
+                vlan: k.vlan,
+                index: v.idx,
+                avg: v.flags & GROUP_FLAG_AVG != 0,
+                slot_mode: if v.mode == MODE_HOST_HASH { "host-hash" } else { "round-robin" },
+                lease_ms: lease.saturating_sub(now) / 1_000_000,
+                slots,
+                forwarding,
+                arp_requests: st.arp_requests,
+                arp_replies: st.arp_replies,
+                arp_drops: st.arp_drops,
+                vmac_frames: st.vmac_frames,
+                vmac_bytes: st.vmac_bytes,
+                clients: clients.iter().filter(|c| c.idx == v.idx).count() as u64,
+            }
+        })
+        .collect();
+    groups.sort_by_key(|g| g.group);
+    InterfaceStatus {
+        interface: interface.into(),
+        netns: netns.into(),
+        xdp_mode: mode_name(cfg.xdp_mode),
+        mac: fmt_mac(&cfg.mac),
+        groups,
+        counters: Counter::ALL.iter().map(|c| (c.name(), maps.counter(*c))).collect(),
+    }
+}
+
+/// The human-readable form.
+pub fn render(all: &[InterfaceStatus]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    if all.is_empty() {
+        s.push_str("no gw data plane in this network namespace\n");
+    }
+    for i in all {
+        let _ = writeln!(s, "{} ({}), XDP {} mode, netns {}", i.interface, i.mac, i.xdp_mode, i.netns);
+        let _ = writeln!(
+            s,
+            "  {:<5} {:<15} {:<6} {:<7} {:>8} {:>9} {:>9} {:>7}",
+            "group", "vip", "role", "lease", "arp req", "arp reply", "vmac rx", "clients"
+        );
+        for g in &i.groups {
+            let role = if g.lease_ms == 0 { "down" } else if g.avg { "AVG" } else { "-" };
+            let _ = writeln!(
+                s,
+                "  {:<5} {:<15} {:<6} {:>5}ms {:>8} {:>9} {:>9} {:>7}",
+                g.group, g.vip, role, g.lease_ms, g.arp_requests, g.arp_replies, g.vmac_frames, g.clients
+            );
+            for sl in &g.slots {
+                let _ = writeln!(
+                    s,
+                    "        hands out fwd {:<3} {} ({} slots, {} replies)",
+                    sl.forwarder, sl.vmac, sl.slots, sl.arp_replies
+                );
+            }
+            for f in &g.forwarding {
+                let _ = writeln!(s, "        forwards  fwd {:<3} {} ({} frames)", f.forwarder, f.vmac, f.frames);
+            }
+        }
+        let nonzero: Vec<String> =
+            i.counters.iter().filter(|(_, v)| *v > 0).map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(s, "  counters: {}", if nonzero.is_empty() { "none".into() } else { nonzero.join(" ") });
+    }
+    s
+}

@@ -1,0 +1,298 @@
+//! gw's XDP program: answers ARP for virtual IPs from agent-written maps.
+//!
+//! Per frame (DESIGN.md "Data plane"):
+//! 1. Ethernet plus up to two VLAN tags (802.1Q / 802.1ad).
+//! 2. ARP whose target is a configured VIP: a request to an owned vMAC is
+//!    answered with that vMAC; any other request is answered by the AVG with
+//!    a vMAC from the group's slot table; everything else for the VIP drops.
+//! 3. Frames to an owned vMAC get the interface MAC as destination and pass.
+//! 4. Everything else passes untouched.
+//!
+//! The program holds no protocol state. Every verdict is counted by reason
+//! in `GW_STATS`; nothing maps to XDP_ABORTED.
+#![no_std]
+#![no_main]
+
+mod frame;
+mod maps;
+
+use aya_ebpf::{
+    bindings::xdp_action, helpers::bpf_ktime_get_ns, macros::xdp, programs::XdpContext,
+};
+use aya_log_ebpf::warn;
+use gw_common::{
+    ClientKey, ClientValue, Counter, FWD_STATS_PER_GROUP, GROUP_FLAG_AVG, GroupKey, GroupValue,
+    MODE_HOST_HASH, MacKey, SLOT_TABLE_LEN, has_vmac_prefix,
+};
+
+use frame::{ARP_LEN, Frame, arp_off as a};
+use maps::*;
+
+const ETH_P_ARP: u16 = 0x0806;
+const ARP_HTYPE_ETHER: u16 = 1;
+const ETH_P_IP: u16 = 0x0800;
+const ARPOP_REQUEST: u16 = 1;
+const ARPOP_REPLY: u16 = 2;
+
+#[xdp]
+pub fn gw_xdp(ctx: XdpContext) -> u32 {
+    let frame = Frame::new(&ctx);
+    let (verdict, counter) = classify(&frame);
+    count(counter);
+    if counter == Counter::DropEmptyTable {
+        // Rare and a configuration problem: worth a line in the agent's log.
+        warn!(&ctx, "AVG with an empty slot table: ARP request dropped");
+    }
+    verdict
+}
+
+#[inline(always)]
+fn classify(f: &Frame) -> (u32, Counter) {
+    let Some(l2) = f.l2() else {
+        return (xdp_action::XDP_PASS, Counter::Truncated);
+    };
+    if l2.ethertype == ETH_P_ARP {
+        if let Some(r) = arp(f, l2.off, l2.vlan, &l2.dst) {
+            return r;
+        }
+    }
+    if has_vmac_prefix(&l2.dst) {
+        return vmac_frame(f, &l2.dst);
+    }
+    (xdp_action::XDP_PASS, Counter::Pass)
+}
+
+/// ARP handling. `None` means "not ARP for a VIP": the caller goes on with
+/// the frame as an ordinary one.
+#[inline(always)]
+fn arp(f: &Frame, off: usize, vlan: u16, dst: &[u8; 6]) -> Option<(u32, Counter)> {
+    if !f.has(off, ARP_LEN) {
+        return Some((xdp_action::XDP_PASS, Counter::Truncated));
+    }
+    if f.u16_at(off + a::HTYPE) != ARP_HTYPE_ETHER
+        || f.u16_at(off + a::PTYPE) != ETH_P_IP
+        || f.u8_at(off + a::HLEN) != 6
+        || f.u8_at(off + a::PLEN) != 4
+    {
+        return Some((xdp_action::XDP_PASS, Counter::ArpMalformed));
+    }
+    let tpa: [u8; 4] = f.bytes_at(off + a::TPA);
+    let key = GroupKey {
+        vip: tpa,
+        vlan,
+        _pad: 0,
+    };
+    // SAFETY: the value is copied out at once; a concurrent agent update
+    // replaces the element as a whole (hash maps update by RCU).
+    let group: GroupValue = unsafe { *GW_GROUPS.get(&key)? };
+    let gstats = GW_GROUP_STATS.get_ptr_mut(group.idx as u32);
+    if let Some(s) = gstats {
+        unsafe { (*s).arp_requests += 1 };
+    }
+    let r = arp_for_vip(f, off, dst, &group, gstats);
+    if r.0 == xdp_action::XDP_DROP {
+        if let Some(s) = gstats {
+            unsafe { (*s).arp_drops += 1 };
+        }
+    }
+    Some(r)
+}
+
+#[inline(always)]
+fn arp_for_vip(
+    f: &Frame,
+    off: usize,
+    dst: &[u8; 6],
+    group: &GroupValue,
+    gstats: Option<*mut gw_common::GroupStats>,
+) -> (u32, Counter) {
+    let drop = xdp_action::XDP_DROP;
+    if f.u16_at(off + a::OPER) != ARPOP_REQUEST {
+        return (drop, Counter::DropNotRequest);
+    }
+    let spa: [u8; 4] = f.bytes_at(off + a::SPA);
+    let tpa: [u8; 4] = f.bytes_at(off + a::TPA);
+    if spa == tpa {
+        return (drop, Counter::DropGratuitous);
+    }
+    let Some(cfg) = GW_CONFIG.get(0) else {
+        return (drop, Counter::DropLeaseExpired);
+    };
+    let sha: [u8; 6] = f.bytes_at(off + a::SHA);
+    if sha == cfg.mac {
+        return (drop, Counter::DropOwnSender);
+    }
+    let now = unsafe { bpf_ktime_get_ns() };
+    if !lease_valid(group.idx, now) {
+        return (drop, Counter::DropLeaseExpired);
+    }
+
+    // Unicast to a vMAC we forward for: keep the host on that forwarder,
+    // whether or not we are AVG. The reply comes from the vMAC itself, which
+    // also refreshes the switch's entry for it.
+    if has_vmac_prefix(dst) {
+        if let Some(v) = GW_VMACS.get_ptr(MacKey::new(*dst)) {
+            let v = unsafe { *v };
+            if v.idx == group.idx {
+                reply(f, off, dst, dst, &sha, &spa, &tpa);
+                account(group.idx, v.fwd, &sha, &spa, now, gstats);
+                return (xdp_action::XDP_TX, Counter::ArpReplyUnicast);
+            }
+        }
+    }
+    if group.flags & GROUP_FLAG_AVG == 0 {
+        return (drop, Counter::DropNotAvg);
+    }
+    let Some(table) = GW_SLOTS.get_ptr(group.slot_row()) else {
+        return (drop, Counter::DropEmptyTable);
+    };
+    let len = unsafe { (*table).len };
+    if len == 0 || len > SLOT_TABLE_LEN as u32 {
+        return (drop, Counter::DropEmptyTable);
+    }
+    let pick = if group.mode == MODE_HOST_HASH {
+        mac_hash(&sha)
+    } else {
+        match gstats {
+            Some(s) => unsafe {
+                let rr = (*s).rr;
+                (*s).rr = rr.wrapping_add(1);
+                rr as u32
+            },
+            None => 0,
+        }
+    };
+    // LLVM knows pick % len < 256 and would drop a plain mask, but the
+    // verifier does not track modulo bounds: hide the value, then mask.
+    let i = core::hint::black_box(pick % len) as usize & (SLOT_TABLE_LEN - 1);
+    let slot = unsafe { (*table).slots[i] };
+    reply(f, off, &cfg.mac, &slot.mac, &sha, &spa, &tpa);
+    account(group.idx, slot.fwd, &sha, &spa, now, gstats);
+    (xdp_action::XDP_TX, Counter::ArpReplyAvg)
+}
+
+/// Turns the request into its reply in place; VLAN tags stay as they are.
+#[inline(always)]
+fn reply(
+    f: &Frame,
+    off: usize,
+    eth_src: &[u8; 6],
+    vmac: &[u8; 6],
+    sha: &[u8; 6],
+    spa: &[u8; 4],
+    vip: &[u8; 4],
+) {
+    let requester: [u8; 6] = f.bytes_at(6);
+    f.set_bytes(0, &requester);
+    f.set_bytes(6, eth_src);
+    f.set_u16(off + a::OPER, ARPOP_REPLY);
+    f.set_bytes(off + a::SHA, vmac);
+    f.set_bytes(off + a::SPA, vip);
+    f.set_bytes(off + a::THA, sha);
+    f.set_bytes(off + a::TPA, spa);
+}
+
+/// Counters and the client cache for one answer.
+#[inline(always)]
+fn account(
+    idx: u16,
+    fwd: u8,
+    sha: &[u8; 6],
+    spa: &[u8; 4],
+    now: u64,
+    gstats: Option<*mut gw_common::GroupStats>,
+) {
+    if let Some(s) = gstats {
+        unsafe { (*s).arp_replies += 1 };
+    }
+    if let Some(s) = GW_FWD_STATS.get_ptr_mut(idx as u32 * FWD_STATS_PER_GROUP + fwd as u32) {
+        unsafe { (*s).arp_replies += 1 };
+    }
+    if *spa == [0; 4] {
+        return; // an ARP probe: no address to remember
+    }
+    let key = ClientKey { mac: *sha, idx };
+    // Update in place when the host is known: cheaper than a map update.
+    if let Some(c) = GW_CLIENTS.get_ptr_mut(&key) {
+        unsafe {
+            (*c).ip = *spa;
+            (*c).fwd = fwd;
+            (*c).last_seen_ns = now;
+        }
+    } else {
+        let v = ClientValue {
+            ip: *spa,
+            fwd,
+            _pad: [0; 3],
+            last_seen_ns: now,
+        };
+        let _ = GW_CLIENTS.insert(&key, &v, 0);
+    }
+}
+
+/// A frame to a vMAC: rewrite to the interface MAC if we forward for it.
+#[inline(always)]
+fn vmac_frame(f: &Frame, dst: &[u8; 6]) -> (u32, Counter) {
+    let pass = xdp_action::XDP_PASS;
+    let Some(v) = GW_VMACS.get_ptr(MacKey::new(*dst)) else {
+        return (pass, Counter::Pass);
+    };
+    let v = unsafe { *v };
+    if !lease_valid(v.idx, unsafe { bpf_ktime_get_ns() }) {
+        return (pass, Counter::VmacLeaseExpired);
+    }
+    let Some(cfg) = GW_CONFIG.get(0) else {
+        return (pass, Counter::Pass);
+    };
+    f.set_bytes(0, &cfg.mac);
+    let len = f.len() as u64;
+    if let Some(s) = GW_GROUP_STATS.get_ptr_mut(v.idx as u32) {
+        unsafe {
+            (*s).vmac_frames += 1;
+            (*s).vmac_bytes += len;
+        }
+    }
+    if let Some(s) = GW_FWD_STATS.get_ptr_mut(v.idx as u32 * FWD_STATS_PER_GROUP + v.fwd as u32) {
+        unsafe { (*s).frames += 1 };
+    }
+    (pass, Counter::VmacRewrite)
+}
+
+#[inline(always)]
+fn lease_valid(idx: u16, now: u64) -> bool {
+    match GW_LEASES.get(idx as u32) {
+        Some(deadline) => now < *deadline,
+        None => false,
+    }
+}
+
+#[inline(always)]
+fn count(c: Counter) {
+    if let Some(p) = GW_STATS.get_ptr_mut(c as u32) {
+        unsafe { *p += 1 };
+    }
+}
+
+/// Host-dependent slot choice: a fixed mix of the client MAC, so one host
+/// always lands on the same slot while the table is unchanged.
+#[inline(always)]
+fn mac_hash(mac: &[u8; 6]) -> u32 {
+    let hi = u16::from_be_bytes([mac[0], mac[1]]) as u32;
+    let lo = u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]);
+    let mut h = lo ^ hi.wrapping_mul(0x9e37_79b1);
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 4] = *b"GPL\0";

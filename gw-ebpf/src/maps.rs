@@ -1,0 +1,46 @@
+//! Map definitions (BTF, so `bpftool map dump` prints field names). Names
+//! match `gw_common::map_names`; the agent pins them under
+//! /sys/fs/bpf/gw/<netns>/<interface>/.
+
+use aya_ebpf::{
+    btf_maps::{Array, HashMap, LruHashMap, PerCpuArray},
+    macros::btf_map,
+};
+use gw_common::{
+    ClientKey, ClientValue, Counter, DEFAULT_CLIENT_CACHE, FWD_STATS_PER_GROUP, FwdStats, GroupKey,
+    GroupStats, GroupValue, IfConfig, MAX_GROUPS, MAX_VMACS, MacKey, SlotTable, VmacValue,
+};
+
+const GROUPS: usize = MAX_GROUPS as usize;
+
+#[btf_map]
+pub static GW_CONFIG: Array<IfConfig, 1> = Array::new();
+
+#[btf_map]
+pub static GW_GROUPS: HashMap<GroupKey, GroupValue, GROUPS> = HashMap::new();
+
+/// Per group index: CLOCK_MONOTONIC ns until which the agent's word holds.
+#[btf_map]
+pub static GW_LEASES: Array<u64, GROUPS> = Array::new();
+
+/// Two tables per group index (double buffer, see `GroupValue::table`).
+#[btf_map]
+pub static GW_SLOTS: Array<SlotTable, { GROUPS * 2 }> = Array::new();
+
+#[btf_map]
+pub static GW_VMACS: HashMap<MacKey, VmacValue, { MAX_VMACS as usize }> = HashMap::new();
+
+#[btf_map]
+pub static GW_STATS: PerCpuArray<u64, { Counter::COUNT as usize }> = PerCpuArray::new();
+
+#[btf_map]
+pub static GW_GROUP_STATS: PerCpuArray<GroupStats, GROUPS> = PerCpuArray::new();
+
+#[btf_map]
+pub static GW_FWD_STATS: PerCpuArray<FwdStats, { GROUPS * FWD_STATS_PER_GROUP as usize }> =
+    PerCpuArray::new();
+
+/// Resized by the agent from the config (`client_cache.max_entries`).
+#[btf_map]
+pub static GW_CLIENTS: LruHashMap<ClientKey, ClientValue, { DEFAULT_CLIENT_CACHE as usize }> =
+    LruHashMap::new();
