@@ -334,7 +334,19 @@ impl Dataplane {
     }
 }
 
-fn prog_of(ebpf: &mut Ebpf) -> Result<&mut Xdp, DataplaneError> {
+/// Loads the program and creates fresh, unpinned maps without attaching
+/// it anywhere: for BPF_PROG_TEST_RUN tests and benchmarks.
+pub fn load_unattached(client_cache: u32) -> Result<(Ebpf, Maps), DataplaneError> {
+    let mut ebpf = EbpfLoader::new()
+        .map_max_entries(map_names::CLIENTS, client_cache)
+        .load(EBPF_OBJECT)?;
+    prog_of(&mut ebpf)?.load()?;
+    let maps = Maps::from_ebpf(&mut ebpf)?;
+    Ok((ebpf, maps))
+}
+
+/// The XDP program inside a loaded object.
+pub fn prog_of(ebpf: &mut Ebpf) -> Result<&mut Xdp, DataplaneError> {
     let p = ebpf.program_mut(gw_common::PROGRAM_NAME).ok_or_else(|| {
         DataplaneError::map("program", format!("{} missing", gw_common::PROGRAM_NAME))
     })?;

@@ -1,0 +1,89 @@
+//! The real gw-agent, running in a gateway namespace.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Stdio},
+};
+
+use crate::netns::Netns;
+
+/// The agent binary: $GW_AGENT_BIN (set by `cargo xtask test`) or the
+/// workspace's debug build.
+pub fn bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("GW_AGENT_BIN") {
+        return p.into();
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/gw-agent");
+    assert!(p.exists(), "{} missing: run `cargo xtask test` (or `cargo build -p gw-agent`)", p.display());
+    p
+}
+
+pub struct Agent {
+    pub child: Child,
+    pub ns: String,
+    pub log: PathBuf,
+}
+
+impl Agent {
+    /// Starts `gw-agent run ARGS` in `ns`, logging to a file (shown on failure).
+    pub fn start(ns: &Netns, args: &[&str]) -> Agent {
+        let log = std::env::temp_dir().join(format!("{}-agent.log", ns.name));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = ns
+            .command(bin().to_str().expect("utf-8 path"))
+            .arg("run")
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn gw-agent");
+        Agent { child, ns: ns.name.clone(), log }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+
+    /// Sends `sig` and waits for the exit; returns whether it exited 0.
+    pub fn stop(&mut self, sig: i32) -> bool {
+        self.signal(sig);
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if self.running() {
+            self.signal(libc::SIGKILL);
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- agent log ({}) ---\n{}", self.ns, self.log());
+        }
+    }
+}
+
+/// `gw-agent status --json` in `ns`, parsed.
+pub fn status(ns: &Netns) -> serde_json::Value {
+    try_status(ns).unwrap_or_else(|e| panic!("status in {}: {e}", ns.name))
+}
+
+/// Like `status`, but an error (e.g. an agent still creating its pins) is
+/// returned, for polling.
+pub fn try_status(ns: &Netns) -> Result<serde_json::Value, String> {
+    let o = ns.command(bin().to_str().expect("utf-8 path")).args(["status", "--json"]).output().map_err(|e| e.to_string())?;
+    if !o.status.success() {
+        return Err(String::from_utf8_lossy(&o.stderr).into_owned());
+    }
+    serde_json::from_slice(&o.stdout).map_err(|e| e.to_string())
+}
