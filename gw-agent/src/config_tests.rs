@@ -88,3 +88,18 @@ fn duplicates_are_errors() {
     let two = r#"{"group":1,"vip":"192.0.2.1"},{"group":2,"vip":"192.0.2.1"}"#;
     assert_eq!(field_of(&with_group(two)), "groups[1].vip");
 }
+
+#[test]
+fn shipped_examples_are_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).expect("examples/") {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            Config::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "examples missing");
+}

@@ -157,7 +157,9 @@ fn arp_for_vip(
             Some(s) => unsafe {
                 let rr = (*s).rr;
                 (*s).rr = rr.wrapping_add(1);
-                rr as u32
+                // Reduce in 64 bits (truncating first skips slots at 2^32);
+                // `%` would leave a panic path the verifier rejects.
+                rr.checked_rem(len as u64).unwrap_or(0) as u32
             },
             None => 0,
         }

@@ -94,6 +94,15 @@ pub struct AttachSpec<'a> {
     /// Driver name (ethtool), to pick generic mode on veth in `auto`.
     pub driver: Option<&'a str>,
     pub client_cache: u32,
+    /// Groups configured now; sizes the per-forwarder counters.
+    pub groups: usize,
+}
+
+/// Rows of GW_FWD_STATS: 256 per group index, for a power of two of group
+/// indices (at least 16) so a reload adding a few groups still has rows.
+pub fn fwd_stats_rows(groups: usize) -> u32 {
+    let idx = groups.clamp(16, MAX_GROUPS as usize).next_power_of_two() as u32;
+    idx.min(MAX_GROUPS) * gw_common::FWD_STATS_PER_GROUP
 }
 
 impl Dataplane {
@@ -119,6 +128,9 @@ impl Dataplane {
             loader.map_pin_path(name, path.as_path());
         }
         loader.map_max_entries(map_names::CLIENTS, spec.client_cache);
+        // One counter row per possible forwarder of each group slot we may
+        // use, not of all 1024: per-CPU memory adds up on big routers.
+        loader.map_max_entries(map_names::FWD_STATS, fwd_stats_rows(spec.groups));
         let mut ebpf = loader.load(EBPF_OBJECT)?;
         // Only the program's rare warnings go through it. The logger owns
         // the log ring buffer, so it must live as long as the program.
@@ -259,8 +271,7 @@ impl Dataplane {
         let slots: Vec<Slot> = spec.slots.iter().take(SLOT_TABLE_LEN).copied().collect();
         let table_changed = prev.as_ref().is_none_or(|(_, s)| *s != slots);
         if table_changed {
-            let mut t = SlotTable::default();
-            t.len = slots.len() as u32;
+            let mut t = SlotTable { len: slots.len() as u32, ..SlotTable::default() };
             t.slots[..slots.len()].copy_from_slice(&slots);
             value.table ^= 1;
             self.maps

@@ -22,15 +22,13 @@ impl AddrList {
     }
 
     pub async fn add(&self, mac: [u8; 6]) -> Result<(), rtnetlink::Error> {
-        let r = self
-            .handle
+        self.handle
             .neighbours()
             .add_bridge(self.ifindex, &mac)
             .flags(NeighbourFlags::Own)
             .replace()
             .execute()
-            .await;
-        r
+            .await
     }
 
     pub async fn remove(&self, mac: [u8; 6]) -> Result<(), rtnetlink::Error> {

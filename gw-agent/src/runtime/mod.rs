@@ -80,6 +80,7 @@ impl Agent {
             mode: cfg.xdp_mode,
             driver: iface.driver.as_deref(),
             client_cache: cfg.client_cache.max_entries,
+            groups: cfg.groups.len(),
         })
         .context("XDP data plane")?;
         info!(
