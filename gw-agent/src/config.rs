@@ -20,7 +20,10 @@ pub struct ConfigError {
 }
 
 fn err(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-    ConfigError { field: field.into(), reason: reason.into() }
+    ConfigError {
+        field: field.into(),
+        reason: reason.into(),
+    }
 }
 
 /// XDP attach mode.
@@ -42,7 +45,30 @@ pub struct Config {
     pub xdp_mode: XdpMode,
     #[serde(default)]
     pub client_cache: ClientCache,
+    #[serde(default)]
+    pub arp_rate_limit: ArpRateLimit,
     pub groups: Vec<Group>,
+}
+
+/// Per source MAC limit on ARP requests for a VIP, enforced in XDP: an ARP
+/// flood from one host cannot make the AVG answer it millions of times per
+/// second. `per_mac_pps` 0 turns it off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArpRateLimit {
+    pub per_mac_pps: u32,
+    pub burst: u32,
+}
+
+impl Default for ArpRateLimit {
+    // Linux hosts ARP for their gateway a few times a minute; 50/s with a
+    // burst of 100 never touches a real host.
+    fn default() -> Self {
+        Self {
+            per_mac_pps: 50,
+            burst: 100,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +80,10 @@ pub struct ClientCache {
 
 impl Default for ClientCache {
     fn default() -> Self {
-        Self { max_entries: gw_common::DEFAULT_CLIENT_CACHE, timeout_s: 14400 }
+        Self {
+            max_entries: gw_common::DEFAULT_CLIENT_CACHE,
+            timeout_s: 14400,
+        }
     }
 }
 
@@ -105,7 +134,10 @@ pub struct ForwarderPreempt {
 
 impl Default for ForwarderPreempt {
     fn default() -> Self {
-        Self { enabled: true, delay_ms: 30_000 }
+        Self {
+            enabled: true,
+            delay_ms: 30_000,
+        }
     }
 }
 
@@ -121,7 +153,12 @@ pub struct Timers {
 
 impl Default for Timers {
     fn default() -> Self {
-        Self { hello_ms: None, hold_ms: None, redirect_s: 600, timeout_s: 14400 }
+        Self {
+            hello_ms: None,
+            hold_ms: None,
+            redirect_s: 600,
+            timeout_s: 14400,
+        }
     }
 }
 
@@ -150,7 +187,11 @@ fn default_weight() -> u8 {
 
 impl Default for WeightingConfig {
     fn default() -> Self {
-        Self { max: 100, lower: None, upper: None }
+        Self {
+            max: 100,
+            lower: None,
+            upper: None,
+        }
     }
 }
 
@@ -175,11 +216,27 @@ impl Config {
         if cc.max_entries == 0 || cc.max_entries > 1_000_000 {
             return Err(err("client_cache.max_entries", "must be 1..=1000000"));
         }
+        let r = &self.arp_rate_limit;
+        if r.per_mac_pps > 1_000_000 {
+            return Err(err(
+                "arp_rate_limit.per_mac_pps",
+                "must be 0 (off) ..=1000000",
+            ));
+        }
+        if r.per_mac_pps > 0 && r.burst == 0 {
+            return Err(err(
+                "arp_rate_limit.burst",
+                "must be at least 1 when a rate is set",
+            ));
+        }
         if self.groups.is_empty() {
             return Err(err("groups", "at least one group is required"));
         }
         if self.groups.len() > gw_common::MAX_GROUPS as usize {
-            return Err(err("groups", format!("at most {} groups", gw_common::MAX_GROUPS)));
+            return Err(err(
+                "groups",
+                format!("at most {} groups", gw_common::MAX_GROUPS),
+            ));
         }
         let mut numbers = HashSet::new();
         let mut vips = HashSet::new();
@@ -190,7 +247,10 @@ impl Config {
                 return Err(err(f("group"), format!("group {} appears twice", g.group)));
             }
             if !vips.insert((g.vip, g.vlan)) {
-                return Err(err(f("vip"), format!("{} (vlan {}) is used by two groups", g.vip, g.vlan)));
+                return Err(err(
+                    f("vip"),
+                    format!("{} (vlan {}) is used by two groups", g.vip, g.vlan),
+                ));
             }
         }
         Ok(())
@@ -198,8 +258,16 @@ impl Config {
 }
 
 pub fn validate_ifname(name: &str) -> Result<(), ConfigError> {
-    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ', '\0']) || name == "." || name == ".." {
-        return Err(err("interface", format!("{name:?} is not a valid interface name")));
+    if name.is_empty()
+        || name.len() > 15
+        || name.contains(['/', ' ', '\0'])
+        || name == "."
+        || name == ".."
+    {
+        return Err(err(
+            "interface",
+            format!("{name:?} is not a valid interface name"),
+        ));
     }
     Ok(())
 }
@@ -207,52 +275,85 @@ pub fn validate_ifname(name: &str) -> Result<(), ConfigError> {
 impl Group {
     fn validate(&self, f: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
         if self.group > gw_common::MAX_GROUP_NUMBER {
-            return Err(err(f("group"), format!("{} is out of range 0..=1023", self.group)));
+            return Err(err(
+                f("group"),
+                format!("{} is out of range 0..=1023", self.group),
+            ));
         }
         let v = self.vip;
         if v.is_unspecified() || v.is_multicast() || v.is_broadcast() || v.is_loopback() {
             return Err(err(f("vip"), format!("{v} is not a unicast address")));
         }
         if self.vlan > 4094 {
-            return Err(err(f("vlan"), format!("{} is out of range 0..=4094", self.vlan)));
+            return Err(err(
+                f("vlan"),
+                format!("{} is out of range 0..=4094", self.vlan),
+            ));
         }
         if self.priority == 0 {
             return Err(err(f("priority"), "must be 1..=255"));
         }
         let t = &self.timers;
         if t.hello_ms.is_some() != t.hold_ms.is_some() {
-            return Err(err(f("timers"), "set both hello_ms and hold_ms, or neither (then they are learned from the AVG)"));
+            return Err(err(
+                f("timers"),
+                "set both hello_ms and hold_ms, or neither (then they are learned from the AVG)",
+            ));
         }
         if let (Some(hello), Some(hold)) = (t.hello_ms, t.hold_ms) {
             if !(50..=60_000).contains(&hello) {
-                return Err(err(f("timers.hello_ms"), format!("{hello} is out of range 50..=60000")));
+                return Err(err(
+                    f("timers.hello_ms"),
+                    format!("{hello} is out of range 50..=60000"),
+                ));
             }
             if hold <= hello {
-                return Err(err(f("timers.hold_ms"), format!("{hold} must exceed hello_ms ({hello})")));
+                return Err(err(
+                    f("timers.hold_ms"),
+                    format!("{hold} must exceed hello_ms ({hello})"),
+                ));
             }
             if hold > 180_000 {
-                return Err(err(f("timers.hold_ms"), format!("{hold} is out of range (at most 180000)")));
+                return Err(err(
+                    f("timers.hold_ms"),
+                    format!("{hold} is out of range (at most 180000)"),
+                ));
             }
         }
         if t.redirect_s >= t.timeout_s {
-            return Err(err(f("timers.timeout_s"), format!("{} must exceed redirect_s ({})", t.timeout_s, t.redirect_s)));
+            return Err(err(
+                f("timers.timeout_s"),
+                format!("{} must exceed redirect_s ({})", t.timeout_s, t.redirect_s),
+            ));
         }
         if self.max_forwarders == 0 {
             return Err(err(f("max_forwarders"), "must be 1..=255"));
         }
         let w = &self.weighting;
         if !(1..=254).contains(&w.max) {
-            return Err(err(f("weighting.max"), format!("{} is out of range 1..=254", w.max)));
+            return Err(err(
+                f("weighting.max"),
+                format!("{} is out of range 1..=254", w.max),
+            ));
         }
         let (lower, upper) = (w.lower.unwrap_or(1), w.upper.unwrap_or(w.max));
         if w.lower.is_some() && !(1..=254).contains(&lower) {
-            return Err(err(f("weighting.lower"), format!("{lower} is out of range 1..=254")));
+            return Err(err(
+                f("weighting.lower"),
+                format!("{lower} is out of range 1..=254"),
+            ));
         }
         if upper > w.max {
-            return Err(err(f("weighting.upper"), format!("{upper} exceeds weighting.max ({})", w.max)));
+            return Err(err(
+                f("weighting.upper"),
+                format!("{upper} exceeds weighting.max ({})", w.max),
+            ));
         }
         if w.lower.is_some() && lower >= upper {
-            return Err(err(f("weighting.lower"), format!("{lower} must be below upper ({upper})")));
+            return Err(err(
+                f("weighting.lower"),
+                format!("{lower} must be below upper ({upper})"),
+            ));
         }
         Ok(())
     }
@@ -275,7 +376,11 @@ impl Group {
                 .enabled
                 .then_some(self.forwarder_preempt.delay_ms),
             // Cisco: no thresholds configured means lower = 1, upper = max.
-            weighting: Weighting { max: w.max, lower: w.lower.unwrap_or(1), upper: w.upper.unwrap_or(w.max) },
+            weighting: Weighting {
+                max: w.max,
+                lower: w.lower.unwrap_or(1),
+                upper: w.upper.unwrap_or(w.max),
+            },
             load_balancing: match self.load_balancing {
                 Method::RoundRobin => LoadBalancing::RoundRobin,
                 Method::Weighted => LoadBalancing::Weighted,

@@ -55,14 +55,38 @@ fn rejections_name_the_field() {
     let cases = [
         (r#"{"group":1024,"vip":"192.0.2.1"}"#, "groups[0].group"),
         (r#"{"group":1,"vip":"224.0.0.1"}"#, "groups[0].vip"),
-        (r#"{"group":1,"vip":"192.0.2.1","priority":0}"#, "groups[0].priority"),
-        (r#"{"group":1,"vip":"192.0.2.1","timers":{"hello_ms":3000,"hold_ms":3000}}"#, "groups[0].timers.hold_ms"),
-        (r#"{"group":1,"vip":"192.0.2.1","timers":{"hello_ms":3000}}"#, "groups[0].timers"),
-        (r#"{"group":1,"vip":"192.0.2.1","timers":{"redirect_s":600,"timeout_s":600}}"#, "groups[0].timers.timeout_s"),
-        (r#"{"group":1,"vip":"192.0.2.1","weighting":{"max":255}}"#, "groups[0].weighting.max"),
-        (r#"{"group":1,"vip":"192.0.2.1","weighting":{"max":100,"lower":90,"upper":80}}"#, "groups[0].weighting.lower"),
-        (r#"{"group":1,"vip":"192.0.2.1","max_forwarders":0}"#, "groups[0].max_forwarders"),
-        (r#"{"group":1,"vip":"192.0.2.1","vlan":4095}"#, "groups[0].vlan"),
+        (
+            r#"{"group":1,"vip":"192.0.2.1","priority":0}"#,
+            "groups[0].priority",
+        ),
+        (
+            r#"{"group":1,"vip":"192.0.2.1","timers":{"hello_ms":3000,"hold_ms":3000}}"#,
+            "groups[0].timers.hold_ms",
+        ),
+        (
+            r#"{"group":1,"vip":"192.0.2.1","timers":{"hello_ms":3000}}"#,
+            "groups[0].timers",
+        ),
+        (
+            r#"{"group":1,"vip":"192.0.2.1","timers":{"redirect_s":600,"timeout_s":600}}"#,
+            "groups[0].timers.timeout_s",
+        ),
+        (
+            r#"{"group":1,"vip":"192.0.2.1","weighting":{"max":255}}"#,
+            "groups[0].weighting.max",
+        ),
+        (
+            r#"{"group":1,"vip":"192.0.2.1","weighting":{"max":100,"lower":90,"upper":80}}"#,
+            "groups[0].weighting.lower",
+        ),
+        (
+            r#"{"group":1,"vip":"192.0.2.1","max_forwarders":0}"#,
+            "groups[0].max_forwarders",
+        ),
+        (
+            r#"{"group":1,"vip":"192.0.2.1","vlan":4095}"#,
+            "groups[0].vlan",
+        ),
     ];
     for (g, field) in cases {
         assert_eq!(field_of(&with_group(g)), field, "{g}");
@@ -71,14 +95,19 @@ fn rejections_name_the_field() {
 
 #[test]
 fn syntax_and_unknown_fields_are_errors() {
-    let e = Config::parse(&with_group(r#"{"group":1,"vip":"192.0.2.1","load_balancing":"random"}"#))
-        .unwrap_err();
+    let e = Config::parse(&with_group(
+        r#"{"group":1,"vip":"192.0.2.1","load_balancing":"random"}"#,
+    ))
+    .unwrap_err();
     assert!(e.reason.contains("unknown variant"), "{e}");
     let e = Config::parse(&with_group(r#"{"group":1,"vip":"192.0.2.1","priorty":5}"#)).unwrap_err();
     assert!(e.reason.contains("unknown field `priorty`"), "{e}");
     assert!(Config::parse("{").is_err());
     assert_eq!(field_of(r#"{"interface":"eth0","groups":[]}"#), "groups");
-    assert_eq!(field_of(r#"{"interface":"a/b","groups":[{"group":1,"vip":"192.0.2.1"}]}"#), "interface");
+    assert_eq!(
+        field_of(r#"{"interface":"a/b","groups":[{"group":1,"vip":"192.0.2.1"}]}"#),
+        "interface"
+    );
 }
 
 #[test]

@@ -170,6 +170,7 @@ fn run_config(a: &RunArgs) -> Result<Config> {
                 interface: ifname.clone(),
                 xdp_mode: XdpMode::Auto,
                 client_cache: Default::default(),
+                arp_rate_limit: Default::default(),
                 groups: vec![g],
             }
         }

@@ -24,6 +24,9 @@ pub const MAX_FORWARDERS: usize = 255;
 pub const FWD_STATS_PER_GROUP: u32 = 256;
 /// vMACs one interface may forward for at once.
 pub const MAX_VMACS: u32 = 4096;
+/// Source MACs the ARP rate limiter tracks (LRU: a flood of forged MACs
+/// evicts old entries, never fills up).
+pub const RATE_TRACKED: u32 = 65536;
 /// Default client-cache size (entries per interface).
 pub const DEFAULT_CLIENT_CACHE: u32 = 16384;
 
@@ -39,8 +42,9 @@ pub mod map_names {
     pub const GROUP_STATS: &str = "GW_GROUP_STATS";
     pub const FWD_STATS: &str = "GW_FWD_STATS";
     pub const CLIENTS: &str = "GW_CLIENTS";
+    pub const RATE: &str = "GW_RATE";
     /// Every map the program defines, for pinning and status.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         CONFIG,
         GROUPS,
         LEASES,
@@ -50,6 +54,7 @@ pub mod map_names {
         GROUP_STATS,
         FWD_STATS,
         CLIENTS,
+        RATE,
     ];
 }
 

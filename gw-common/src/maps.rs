@@ -16,6 +16,20 @@ pub struct IfConfig {
     pub xdp_mode: u8,
     /// Reserved, zero.
     pub _pad: u8,
+    /// ARP requests for a VIP accepted per second from one source MAC
+    /// (0 = no limit). Bounds what one host can make the AVG answer.
+    pub arp_rate_pps: u32,
+    /// Requests a source may send back to back before the rate applies.
+    pub arp_burst: u32,
+}
+
+/// `GW_RATE` (LRU hash) value, keyed by `MacKey` of the ARP sender: the
+/// GCRA "theoretical arrival time" (CLOCK_MONOTONIC ns). One u64 is the
+/// whole token bucket.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateState {
+    pub tat_ns: u64,
 }
 
 pub const XDP_MODE_NATIVE: u8 = 1;
@@ -158,10 +172,12 @@ pub enum Counter {
     VmacLeaseExpired = 11,
     /// ARP request whose sender is our own interface MAC: dropped.
     DropOwnSender = 12,
+    /// ARP request over its sender's rate limit: dropped.
+    DropRateLimited = 13,
 }
 
 impl Counter {
-    pub const COUNT: u32 = 13;
+    pub const COUNT: u32 = 14;
     pub const ALL: [Counter; Self::COUNT as usize] = [
         Counter::Pass,
         Counter::Truncated,
@@ -176,6 +192,7 @@ impl Counter {
         Counter::VmacRewrite,
         Counter::VmacLeaseExpired,
         Counter::DropOwnSender,
+        Counter::DropRateLimited,
     ];
 
     /// Stable snake_case name, used in status output and JSON.
@@ -194,6 +211,7 @@ impl Counter {
             Counter::VmacRewrite => "vmac_rewrite",
             Counter::VmacLeaseExpired => "vmac_lease_expired",
             Counter::DropOwnSender => "drop_own_sender",
+            Counter::DropRateLimited => "drop_rate_limited",
         }
     }
 }
@@ -251,7 +269,9 @@ pub struct ClientValue {
 
 // Kernel and user space agree by proof: sizes and offsets are fixed here.
 const _: () = {
-    assert!(size_of::<IfConfig>() == 8);
+    assert!(size_of::<IfConfig>() == 16);
+    assert!(offset_of!(IfConfig, arp_rate_pps) == 8);
+    assert!(size_of::<RateState>() == 8);
     assert!(size_of::<GroupKey>() == 8);
     assert!(offset_of!(GroupKey, vlan) == 4);
     assert!(size_of::<GroupValue>() == 8);
@@ -275,6 +295,7 @@ mod pod {
     // SAFETY: all types are repr(C), Copy, and have no implicit padding
     // (checked by the size asserts above).
     unsafe impl aya::Pod for IfConfig {}
+    unsafe impl aya::Pod for RateState {}
     unsafe impl aya::Pod for GroupKey {}
     unsafe impl aya::Pod for GroupValue {}
     unsafe impl aya::Pod for SlotTable {}

@@ -22,7 +22,7 @@ use aya_ebpf::{
 use aya_log_ebpf::warn;
 use gw_common::{
     ClientKey, ClientValue, Counter, FWD_STATS_PER_GROUP, GROUP_FLAG_AVG, GroupKey, GroupValue,
-    MODE_HOST_HASH, MacKey, SLOT_TABLE_LEN, has_vmac_prefix,
+    MODE_HOST_HASH, MacKey, RateState, SLOT_TABLE_LEN, has_vmac_prefix,
 };
 
 use frame::{ARP_LEN, Frame, arp_off as a};
@@ -125,6 +125,9 @@ fn arp_for_vip(
     let now = unsafe { bpf_ktime_get_ns() };
     if !lease_valid(group.idx, now) {
         return (drop, Counter::DropLeaseExpired);
+    }
+    if cfg.arp_rate_pps != 0 && !rate_ok(&sha, now, cfg.arp_rate_pps, cfg.arp_burst) {
+        return (drop, Counter::DropRateLimited);
     }
 
     // Unicast to a vMAC we forward for: keep the host on that forwarder,
@@ -258,6 +261,37 @@ fn vmac_frame(f: &Frame, dst: &[u8; 6]) -> (u32, Counter) {
         unsafe { (*s).frames += 1 };
     }
     (pass, Counter::VmacRewrite)
+}
+
+/// GCRA (a token bucket in one u64): each request moves the sender's
+/// theoretical arrival time one interval on; a sender more than `burst`
+/// intervals ahead of the clock is over its rate. Racy across CPUs, which
+/// at worst lets a few extra requests through.
+#[inline(always)]
+fn rate_ok(sha: &[u8; 6], now: u64, pps: u32, burst: u32) -> bool {
+    let interval = 1_000_000_000 / pps as u64;
+    let tolerance = interval * burst as u64;
+    let key = MacKey::new(*sha);
+    match GW_RATE.get_ptr_mut(&key) {
+        Some(p) => unsafe {
+            let tat = if (*p).tat_ns > now { (*p).tat_ns } else { now };
+            if tat - now > tolerance {
+                return false;
+            }
+            (*p).tat_ns = tat + interval;
+            true
+        },
+        None => {
+            let _ = GW_RATE.insert(
+                &key,
+                &RateState {
+                    tat_ns: now + interval,
+                },
+                0,
+            );
+            true
+        }
+    }
 }
 
 #[inline(always)]

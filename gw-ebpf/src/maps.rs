@@ -8,7 +8,8 @@ use aya_ebpf::{
 };
 use gw_common::{
     ClientKey, ClientValue, Counter, DEFAULT_CLIENT_CACHE, FWD_STATS_PER_GROUP, FwdStats, GroupKey,
-    GroupStats, GroupValue, IfConfig, MAX_GROUPS, MAX_VMACS, MacKey, SlotTable, VmacValue,
+    GroupStats, GroupValue, IfConfig, MAX_GROUPS, MAX_VMACS, MacKey, RATE_TRACKED, RateState,
+    SlotTable, VmacValue,
 };
 
 const GROUPS: usize = MAX_GROUPS as usize;
@@ -44,3 +45,7 @@ pub static GW_FWD_STATS: PerCpuArray<FwdStats, { GROUPS * FWD_STATS_PER_GROUP as
 #[btf_map]
 pub static GW_CLIENTS: LruHashMap<ClientKey, ClientValue, { DEFAULT_CLIENT_CACHE as usize }> =
     LruHashMap::new();
+
+/// Per source MAC ARP rate state (GCRA), only used when a rate is set.
+#[btf_map]
+pub static GW_RATE: LruHashMap<MacKey, RateState, { RATE_TRACKED as usize }> = LruHashMap::new();

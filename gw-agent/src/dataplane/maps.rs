@@ -9,7 +9,7 @@ use aya::{
 };
 use gw_common::{
     ClientKey, ClientValue, FwdStats, GroupKey, GroupStats, GroupValue, IfConfig, MacKey,
-    SlotTable, VmacValue, map_names as n,
+    RateState, SlotTable, VmacValue, map_names as n,
 };
 
 use super::DataplaneError;
@@ -24,14 +24,14 @@ pub struct Maps {
     pub group_stats: PerCpuArray<MapData, GroupStats>,
     pub fwd_stats: PerCpuArray<MapData, FwdStats>,
     pub clients: HashMap<MapData, ClientKey, ClientValue>,
+    pub rate: HashMap<MapData, MacKey, RateState>,
 }
 
 impl Maps {
     /// Takes the maps out of a loaded object (they stay pinned if they were).
     pub fn from_ebpf(ebpf: &mut Ebpf) -> Result<Self, DataplaneError> {
-        let mut take = |name: &'static str| {
-            ebpf.take_map(name).ok_or(DataplaneError::MissingMap(name))
-        };
+        let mut take =
+            |name: &'static str| ebpf.take_map(name).ok_or(DataplaneError::MissingMap(name));
         Self::from_maps([
             take(n::CONFIG)?,
             take(n::GROUPS)?,
@@ -42,6 +42,7 @@ impl Maps {
             take(n::GROUP_STATS)?,
             take(n::FWD_STATS)?,
             take(n::CLIENTS)?,
+            take(n::RATE)?,
         ])
     }
 
@@ -63,11 +64,23 @@ impl Maps {
             open(n::GROUP_STATS)?,
             open(n::FWD_STATS)?,
             open(n::CLIENTS)?,
+            open(n::RATE)?,
         ])
     }
 
-    fn from_maps(m: [Map; 9]) -> Result<Self, DataplaneError> {
-        let [config, groups, leases, slots, vmacs, stats, group_stats, fwd_stats, clients] = m;
+    fn from_maps(m: [Map; 10]) -> Result<Self, DataplaneError> {
+        let [
+            config,
+            groups,
+            leases,
+            slots,
+            vmacs,
+            stats,
+            group_stats,
+            fwd_stats,
+            clients,
+            rate,
+        ] = m;
         let e = |name| move |err| DataplaneError::map(name, err);
         Ok(Self {
             config: Array::try_from(config).map_err(e(n::CONFIG))?,
@@ -79,12 +92,16 @@ impl Maps {
             group_stats: PerCpuArray::try_from(group_stats).map_err(e(n::GROUP_STATS))?,
             fwd_stats: PerCpuArray::try_from(fwd_stats).map_err(e(n::FWD_STATS))?,
             clients: HashMap::try_from(clients).map_err(e(n::CLIENTS))?,
+            rate: HashMap::try_from(rate).map_err(e(n::RATE))?,
         })
     }
 
     /// Sum of one `GW_STATS` counter over all CPUs.
     pub fn counter(&self, c: gw_common::Counter) -> u64 {
-        self.stats.get(&(c as u32), 0).map(|v| v.iter().sum()).unwrap_or(0)
+        self.stats
+            .get(&(c as u32), 0)
+            .map(|v| v.iter().sum())
+            .unwrap_or(0)
     }
 
     /// `GW_GROUP_STATS` for a group index, summed over CPUs (`rr` too).

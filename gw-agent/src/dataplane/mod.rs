@@ -56,7 +56,10 @@ pub enum DataplaneError {
 
 impl DataplaneError {
     pub(crate) fn map(name: &'static str, reason: impl std::fmt::Display) -> Self {
-        Self::Map { name, reason: reason.to_string() }
+        Self::Map {
+            name,
+            reason: reason.to_string(),
+        }
     }
 }
 
@@ -96,6 +99,7 @@ pub struct AttachSpec<'a> {
     pub client_cache: u32,
     /// Groups configured now; sizes the per-forwarder counters.
     pub groups: usize,
+    pub arp_rate: crate::config::ArpRateLimit,
 }
 
 /// Rows of GW_FWD_STATS: 256 per group index, for a power of two of group
@@ -118,8 +122,10 @@ impl Dataplane {
             // starting: begin from empty maps.
             pin::remove_pins(&dir);
         }
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| DataplaneError::Pin { dir: dir.clone(), reason: e.to_string() })?;
+        std::fs::create_dir_all(&dir).map_err(|e| DataplaneError::Pin {
+            dir: dir.clone(),
+            reason: e.to_string(),
+        })?;
 
         let mut loader = EbpfLoader::new();
         let paths: Vec<(&'static str, PathBuf)> =
@@ -145,7 +151,10 @@ impl Dataplane {
             match Self::adopt_link(prog, &link_pin) {
                 Ok(()) => adopted = true,
                 Err(e) => {
-                    warn!("pinned XDP link in {} unusable ({e}); attaching afresh", dir.display());
+                    warn!(
+                        "pinned XDP link in {} unusable ({e}); attaching afresh",
+                        dir.display()
+                    );
                     let _ = std::fs::remove_file(&link_pin);
                 }
             }
@@ -157,11 +166,26 @@ impl Dataplane {
             Self::attach(prog_of(&mut ebpf)?, spec, &link_pin)
                 .inspect_err(|_| pin::remove_pins(&dir))?
         };
-        let cfg = IfConfig { mac: spec.mac, xdp_mode: mode, _pad: 0 };
-        maps.config.set(0, cfg, 0).map_err(|e| DataplaneError::map(map_names::CONFIG, e))?;
+        let cfg = IfConfig {
+            mac: spec.mac,
+            xdp_mode: mode,
+            _pad: 0,
+            arp_rate_pps: spec.arp_rate.per_mac_pps,
+            arp_burst: spec.arp_rate.burst,
+        };
+        maps.config
+            .set(0, cfg, 0)
+            .map_err(|e| DataplaneError::map(map_names::CONFIG, e))?;
 
-        let mut dp =
-            Self { _ebpf: ebpf, maps, dir, mode, adopted, written: BTreeMap::new(), logger };
+        let mut dp = Self {
+            _ebpf: ebpf,
+            maps,
+            dir,
+            mode,
+            adopted,
+            written: BTreeMap::new(),
+            logger,
+        };
         if adopted {
             dp.load_written();
         }
@@ -177,7 +201,10 @@ impl Dataplane {
     }
 
     fn attach(prog: &mut Xdp, spec: &AttachSpec, link_pin: &Path) -> Result<u8, DataplaneError> {
-        let err = |reason: String| DataplaneError::Attach { ifname: spec.ifname.into(), reason };
+        let err = |reason: String| DataplaneError::Attach {
+            ifname: spec.ifname.into(),
+            reason,
+        };
         let veth = spec.driver == Some("veth");
         let tries: &[(AyaMode, u8)] = match spec.mode {
             XdpMode::Native => &[(AyaMode::Driver, XDP_MODE_NATIVE)],
@@ -196,9 +223,12 @@ impl Dataplane {
                 Ok(id) => {
                     let link = prog.take_link(id)?;
                     let fd = FdLink::try_from(link).map_err(|e| {
-                        err(format!("kernel gave no bpf_link ({e}); pinning needs Linux >= 5.9"))
+                        err(format!(
+                            "kernel gave no bpf_link ({e}); pinning needs Linux >= 5.9"
+                        ))
                     })?;
-                    fd.pin(link_pin).map_err(|e| err(format!("pin link: {e}")))?;
+                    fd.pin(link_pin)
+                        .map_err(|e| err(format!("pin link: {e}")))?;
                     return Ok(*mode);
                 }
                 Err(e) => {
@@ -206,7 +236,11 @@ impl Dataplane {
                     if let Some(src) = std::error::Error::source(&e) {
                         last = format!("{last}: {src}");
                     }
-                    info!(ifname = spec.ifname, "XDP {} mode refused: {last}", mode_name(*mode));
+                    info!(
+                        ifname = spec.ifname,
+                        "XDP {} mode refused: {last}",
+                        mode_name(*mode)
+                    );
                 }
             }
         }
@@ -271,7 +305,10 @@ impl Dataplane {
         let slots: Vec<Slot> = spec.slots.iter().take(SLOT_TABLE_LEN).copied().collect();
         let table_changed = prev.as_ref().is_none_or(|(_, s)| *s != slots);
         if table_changed {
-            let mut t = SlotTable { len: slots.len() as u32, ..SlotTable::default() };
+            let mut t = SlotTable {
+                len: slots.len() as u32,
+                ..SlotTable::default()
+            };
             t.slots[..slots.len()].copy_from_slice(&slots);
             value.table ^= 1;
             self.maps
@@ -306,7 +343,9 @@ impl Dataplane {
     fn free_idx(&self) -> Result<u16, DataplaneError> {
         let used: std::collections::BTreeSet<u16> =
             self.written.values().map(|(v, _)| v.idx).collect();
-        (0..MAX_GROUPS as u16).find(|i| !used.contains(i)).ok_or(DataplaneError::GroupsFull)
+        (0..MAX_GROUPS as u16)
+            .find(|i| !used.contains(i))
+            .ok_or(DataplaneError::GroupsFull)
     }
 
     /// Extends the group's lease to `until_ns` (CLOCK_MONOTONIC).
@@ -318,7 +357,10 @@ impl Dataplane {
     }
 
     /// Makes GW_VMACS hold exactly `desired`.
-    pub fn set_vmacs(&mut self, desired: &BTreeMap<MacKey, VmacValue>) -> Result<(), DataplaneError> {
+    pub fn set_vmacs(
+        &mut self,
+        desired: &BTreeMap<MacKey, VmacValue>,
+    ) -> Result<(), DataplaneError> {
         let current: Vec<(MacKey, VmacValue)> =
             self.maps.vmacs.iter().filter_map(Result::ok).collect();
         for (k, v) in desired {
@@ -374,7 +416,10 @@ pub fn mode_name(mode: u8) -> &'static str {
 
 /// CLOCK_MONOTONIC in ns: the clock `bpf_ktime_get_ns` reads.
 pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid pointer to a timespec; CLOCK_MONOTONIC always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64

@@ -27,7 +27,13 @@ pub fn ensure_bpffs() -> Result<(), DataplaneError> {
     let (src, target, fstype) = (c("bpf"), c(BPFFS), c("bpf"));
     // SAFETY: valid NUL-terminated strings; no data argument.
     let rc = unsafe {
-        libc::mount(src.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null())
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
     };
     if rc != 0 {
         return Err(DataplaneError::Bpffs(format!(

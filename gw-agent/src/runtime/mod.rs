@@ -81,6 +81,7 @@ impl Agent {
             driver: iface.driver.as_deref(),
             client_cache: cfg.client_cache.max_entries,
             groups: cfg.groups.len(),
+            arp_rate: cfg.arp_rate_limit,
         })
         .context("XDP data plane")?;
         info!(

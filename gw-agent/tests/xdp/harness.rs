@@ -186,9 +186,16 @@ impl Xdp {
     pub fn set_if_mac(&mut self, mac: [u8; 6]) {
         let cfg = IfConfig {
             mac,
-            xdp_mode: 0,
-            _pad: 0,
+            ..IfConfig::default()
         };
+        self.maps_mut().config.set(0, cfg, 0).expect("GW_CONFIG");
+    }
+
+    /// Turns the per source MAC ARP limit on (pps > 0) or off.
+    pub fn set_rate_limit(&mut self, pps: u32, burst: u32) {
+        let mut cfg = self.maps().config.get(&0, 0).expect("GW_CONFIG");
+        cfg.arp_rate_pps = pps;
+        cfg.arp_burst = burst;
         self.maps_mut().config.set(0, cfg, 0).expect("GW_CONFIG");
     }
 

@@ -30,6 +30,7 @@ mod lease;
 mod pass;
 mod production;
 mod proptest_frames;
+mod rate_limit;
 mod reply;
 mod round_robin;
 mod truncated;

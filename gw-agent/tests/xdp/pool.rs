@@ -82,6 +82,10 @@ fn reset(m: &mut Maps) {
     for k in keys {
         m.clients.remove(&k).expect("GW_CLIENTS");
     }
+    let keys: Vec<_> = m.rate.keys().filter_map(Result::ok).collect();
+    for k in keys {
+        m.rate.remove(&k).expect("GW_RATE");
+    }
     zero(&mut m.stats, Counter::COUNT, 0u64);
     zero(&mut m.group_stats, MAX_GROUPS, GroupStats::default());
     zero(
