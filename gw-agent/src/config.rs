@@ -109,6 +109,35 @@ pub struct Group {
     pub load_balancing: Method,
     #[serde(default)]
     pub weighting: WeightingConfig,
+    #[serde(default)]
+    pub authentication: Authentication,
+}
+
+/// `{"text": "s3cret"}` or `{"hmac_sha256": {"key_file": ..., "key_id": 1,
+/// "previous": {"key_file": ..., "key_id": 0}}}`; absent: none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Authentication {
+    #[default]
+    None,
+    Text(String),
+    HmacSha256(HmacKeys),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HmacKeys {
+    pub key_file: std::path::PathBuf,
+    pub key_id: u8,
+    /// The key being rolled away from: still accepted, never sent.
+    pub previous: Option<HmacKey>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HmacKey {
+    pub key_file: std::path::PathBuf,
+    pub key_id: u8,
 }
 
 fn default_priority() -> u8 {
@@ -329,6 +358,7 @@ impl Group {
         if self.max_forwarders == 0 {
             return Err(err(f("max_forwarders"), "must be 1..=255"));
         }
+        self.auth_mode_at(f)?;
         let w = &self.weighting;
         if !(1..=254).contains(&w.max) {
             return Err(err(
@@ -356,6 +386,39 @@ impl Group {
             ));
         }
         Ok(())
+    }
+
+    /// The authenticator's mode, reading key files (which must be private).
+    pub fn auth_mode(&self) -> Result<crate::auth::Mode, ConfigError> {
+        self.auth_mode_at(&|n: &str| format!("groups[{}].{n}", self.group))
+    }
+
+    fn auth_mode_at(&self, f: &dyn Fn(&str) -> String) -> Result<crate::auth::Mode, ConfigError> {
+        use crate::auth::{Key, Mode, TEXT_MAX, read_key};
+        Ok(match &self.authentication {
+            Authentication::None => Mode::None,
+            Authentication::Text(t) => {
+                if t.is_empty() || t.len() > TEXT_MAX {
+                    return Err(err(f("authentication.text"), format!("must be 1..={TEXT_MAX} bytes (Cisco's limit)")));
+                }
+                Mode::Text(t.as_bytes().to_vec())
+            }
+            Authentication::HmacSha256(k) => {
+                let secret = read_key(&k.key_file).map_err(|e| err(f("authentication.hmac_sha256.key_file"), e))?;
+                let previous = match &k.previous {
+                    None => None,
+                    Some(p) => {
+                        if p.key_id == k.key_id {
+                            return Err(err(f("authentication.hmac_sha256.previous.key_id"), "must differ from key_id"));
+                        }
+                        let s = read_key(&p.key_file)
+                            .map_err(|e| err(f("authentication.hmac_sha256.previous.key_file"), e))?;
+                        Some(Key { id: p.key_id, secret: s })
+                    }
+                };
+                Mode::Hmac { current: Key { id: k.key_id, secret }, previous }
+            }
+        })
     }
 
     /// The engine's view of this group.
@@ -408,6 +471,7 @@ impl Group {
             max_forwarders: default_max_forwarders(),
             load_balancing: Method::default(),
             weighting: WeightingConfig::default(),
+            authentication: Authentication::None,
         }
     }
 }

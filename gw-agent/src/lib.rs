@@ -10,6 +10,7 @@
 //! - `runtime`: the tokio loop gluing them;
 //! - `config`, `status`: what users write and read.
 
+pub mod auth;
 pub mod config;
 pub mod dataplane;
 pub mod engine;

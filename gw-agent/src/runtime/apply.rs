@@ -8,6 +8,7 @@ use tracing::{info, warn};
 
 use super::Agent;
 use crate::{
+    auth::{Authenticator, Mode},
     dataplane::{GroupSpec, monotonic_ns},
     engine::{Output, Outgoing, Redirect},
     net::frame::{arp_reply, glbp_frame},
@@ -21,7 +22,7 @@ impl Agent {
         for e in &out.events {
             info!(group, "{e}");
         }
-        self.send_all(&out.send);
+        self.send_all(group, &out.send);
         let Some(g) = self.groups.get(&group) else { return };
         if out.dataplane_changed || force {
             let d = g.engine.dataplane();
@@ -53,13 +54,24 @@ impl Agent {
         }
     }
 
-    pub(super) fn send_all(&self, send: &[Outgoing]) {
+    pub(super) fn send_all(&mut self, group: u16, send: &[Outgoing]) {
+        let Some(mut auth) = self.groups.get_mut(&group).map(|g| std::mem::replace(&mut g.auth, Authenticator::new(Mode::None))) else {
+            return;
+        };
         for o in send {
-            let payload = o.packet.to_bytes();
-            for mac in &o.from {
-                if let Err(e) = self.tx.send(&glbp_frame(*mac, self.iface.ip, &payload)) {
-                    warn!("sending GLBP from {}: {e}", crate::fmt_mac(mac));
-                }
+            self.send_one(&mut auth, o);
+        }
+        if let Some(g) = self.groups.get_mut(&group) {
+            g.auth = auth;
+        }
+    }
+
+    /// One packet, sealed by the group's authenticator, from each source MAC.
+    pub(super) fn send_one(&self, auth: &mut Authenticator, o: &Outgoing) {
+        let payload = auth.seal(&o.packet, super::unix_us());
+        for mac in &o.from {
+            if let Err(e) = self.tx.send(&glbp_frame(*mac, self.iface.ip, &payload)) {
+                warn!("sending GLBP from {}: {e}", crate::fmt_mac(mac));
             }
         }
     }

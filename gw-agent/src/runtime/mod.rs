@@ -23,6 +23,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
 use crate::{
+    auth::Authenticator,
     config::{Config, Group},
     dataplane::{AttachSpec, Dataplane, monotonic_ns},
     engine::{Engine, Identity, Instant},
@@ -39,6 +40,15 @@ pub(crate) struct GroupRt {
     pub cfg: Group,
     pub engine: Engine,
     pub key: gw_common::GroupKey,
+    pub auth: Authenticator,
+}
+
+/// Wall-clock microseconds: authentication sequence numbers.
+pub fn unix_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 pub struct Agent {
@@ -51,6 +61,10 @@ pub struct Agent {
     pub(crate) rx_stats: RxStats,
     /// vMACs currently in the device address list.
     pub(crate) listed: std::collections::BTreeSet<[u8; 6]>,
+    /// Rate limit of repeated warnings, by kind.
+    pub(crate) warned: BTreeMap<&'static str, std::time::Instant>,
+    /// (group, peer) pairs seen with priority 255, warned about once.
+    pub(crate) peers_seen: std::collections::BTreeSet<(u16, std::net::Ipv4Addr)>,
 }
 
 fn seed(iface: &Interface, group: u16) -> u64 {
@@ -107,6 +121,8 @@ impl Agent {
             groups: BTreeMap::new(),
             rx_stats: RxStats::default(),
             listed: Default::default(),
+            warned: BTreeMap::new(),
+            peers_seen: Default::default(),
         };
         agent.drop_unconfigured();
         let t = now();
@@ -133,8 +149,9 @@ impl Agent {
         let me = Identity { ip: self.iface.ip, mac: self.iface.mac };
         let mut engine = Engine::new(g.engine_config(), me, seed(&self.iface, g.group));
         let key = group_key(&g);
+        let auth = Authenticator::new(g.auth_mode()?);
         let out = engine.start(t);
-        self.groups.insert(g.group, GroupRt { cfg: g.clone(), engine, key });
+        self.groups.insert(g.group, GroupRt { cfg: g.clone(), engine, key, auth });
         self.apply(g.group, out, true).await;
         Ok(())
     }
@@ -208,7 +225,9 @@ impl Agent {
         for n in gone {
             if let Some(mut g) = self.groups.remove(&n) {
                 let out = g.engine.shutdown(t);
-                self.send_all(&out.send);
+                for o in &out.send {
+                    self.send_one(&mut g.auth, o);
+                }
                 self.dp.remove_group(&g.key);
                 info!(group = n, "group removed by reload");
             }
@@ -218,6 +237,11 @@ impl Agent {
                 Some(rt) if rt.cfg == *g => {}
                 Some(rt) if rt.key == group_key(g) => {
                     rt.cfg = g.clone();
+                    match g.auth_mode() {
+                        Ok(m) if m != *rt.auth.mode() => rt.auth = Authenticator::new(m),
+                        Ok(_) => {}
+                        Err(e) => warn!(group = g.group, "authentication unchanged: {e}"),
+                    }
                     let out = rt.engine.reconfigure(t, g.engine_config());
                     self.apply(g.group, out, true).await;
                     info!(group = g.group, "group reconfigured");
@@ -226,7 +250,9 @@ impl Agent {
                     // The VIP or VLAN changed: a different group on the wire.
                     if let Some(mut old) = self.groups.remove(&g.group) {
                         let out = old.engine.shutdown(t);
-                        self.send_all(&out.send);
+                        for o in &out.send {
+                            self.send_one(&mut old.auth, o);
+                        }
                         self.dp.remove_group(&old.key);
                     }
                     let _ = self.add_group(g.clone(), t).await;
@@ -247,10 +273,11 @@ impl Agent {
         let t = now();
         let numbers: Vec<u16> = self.groups.keys().copied().collect();
         for n in numbers {
-            if let Some(g) = self.groups.get_mut(&n) {
-                let out = g.engine.shutdown(t);
-                self.send_all(&out.send);
-            }
+            let out = match self.groups.get_mut(&n) {
+                Some(g) => g.engine.shutdown(t),
+                None => continue,
+            };
+            self.send_all(n, &out.send);
         }
         for mac in std::mem::take(&mut self.listed) {
             let _ = self.addrs.remove(mac).await;

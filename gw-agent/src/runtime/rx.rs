@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use tracing::debug;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, warn};
 
 use super::{Agent, now};
 use crate::{net::socket::Received, proto::{GLBP_TTL, Packet}};
@@ -19,6 +21,10 @@ pub struct RxStats {
     pub unknown_group: u64,
     /// Decode failures by kind (`DecodeError::kind`).
     pub malformed: BTreeMap<&'static str, u64>,
+    /// Authentication failures by kind (`AuthError::kind`).
+    pub auth: BTreeMap<&'static str, u64>,
+    /// Another box claims our IP or our MAC.
+    pub conflicts: u64,
 }
 
 impl Agent {
@@ -28,11 +34,8 @@ impl Agent {
             debug!(src = %m.src, ttl = ?m.ttl, "GLBP packet dropped: TTL is not 255");
             return;
         }
-        if m.src == self.iface.ip {
-            self.rx_stats.own += 1;
-            return;
-        }
-        let pkt = match Packet::parse(&buf[..m.len]) {
+        let bytes = &buf[..m.len];
+        let pkt = match Packet::parse(bytes) {
             Ok(p) => p,
             Err(e) => {
                 *self.rx_stats.malformed.entry(e.kind()).or_default() += 1;
@@ -40,16 +43,69 @@ impl Agent {
                 return;
             }
         };
-        if pkt.owner == self.iface.mac {
-            self.rx_stats.own += 1;
-            return;
+        match (m.src == self.iface.ip, pkt.owner == self.iface.mac) {
+            (true, true) => {
+                // Our own hello, looped back by a bridge or a hairpin.
+                self.rx_stats.own += 1;
+                return;
+            }
+            (false, false) => {}
+            (ip, _) => {
+                self.rx_stats.conflicts += 1;
+                let what = if ip { "IP address" } else { "MAC address" };
+                self.limited_warn("conflict", || {
+                    format!(
+                        "address conflict: a GLBP peer {} (owner {}) claims our {what}",
+                        m.src,
+                        crate::fmt_mac(&pkt.owner),
+                    )
+                });
+                return;
+            }
         }
         let Some(g) = self.groups.get_mut(&pkt.group) else {
             self.rx_stats.unknown_group += 1;
             return;
         };
+        let unauthenticated = matches!(g.auth.mode(), crate::auth::Mode::None);
+        if let Err(e) = g.auth.verify(bytes, &pkt, super::unix_us()) {
+            *self.rx_stats.auth.entry(e.kind()).or_default() += 1;
+            let group = pkt.group;
+            self.limited_warn(e.kind(), || format!("group {group}: GLBP packet from {} dropped: {e}", m.src));
+            return;
+        }
+        if let Some(h) = pkt.hello() {
+            if h.priority == 255 && self.peers_seen.insert((pkt.group, m.src)) {
+                warn!(
+                    group = pkt.group,
+                    "new peer {} with priority 255: it wins every AVG election{}",
+                    m.src,
+                    if unauthenticated {
+                        "; this group is unauthenticated, so check that it is a router of yours"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
         self.rx_stats.accepted += 1;
+        let Some(g) = self.groups.get_mut(&pkt.group) else { return };
         let out = g.engine.receive(now(), m.src, &pkt);
         self.apply(pkt.group, out, false).await;
+    }
+}
+
+/// At most one warning per kind every 10 s: a flood of bad packets must not
+/// flood the log.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+impl Agent {
+    pub(super) fn limited_warn(&mut self, kind: &'static str, msg: impl FnOnce() -> String) {
+        let now = Instant::now();
+        let last = self.warned.entry(kind).or_insert(now - WARN_EVERY * 2);
+        if now.duration_since(*last) >= WARN_EVERY {
+            *last = now;
+            warn!("{} (further ones counted, logged at most every 10 s)", msg());
+        }
     }
 }
