@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod netns;
+pub mod probe;
 pub mod topo;
 pub mod wait;
 

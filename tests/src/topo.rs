@@ -14,6 +14,8 @@
 
 use std::net::Ipv4Addr;
 
+use std::process::Command;
+
 use crate::netns::{Netns, unique_prefix};
 
 pub const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
@@ -43,8 +45,16 @@ pub fn host_ip(j: usize) -> Ipv4Addr {
 
 impl Topology {
     pub fn new(spec: TopologySpec) -> Topology {
+        Topology::with_prefix(&unique_prefix(), spec)
+    }
+
+    /// Like `new`, with a fixed name prefix (the lab uses "gwlab": its
+    /// namespaces are `gwlab-sw`, `gwlab-srv`, `gwlab-g1`, `gwlab-h1`, ...).
+    /// The caller makes sure no other topology uses the prefix (see
+    /// `cleanup_prefix`).
+    pub fn with_prefix(prefix: &str, spec: TopologySpec) -> Topology {
         assert!(spec.gateways <= 60 && spec.hosts <= 100);
-        let prefix = unique_prefix();
+        let prefix = prefix.to_string();
         let switch = Netns::new(&format!("{prefix}-sw"));
         switch.ok("ip link add br0 type bridge && ip link set br0 up");
         let server = Netns::new(&format!("{prefix}-srv"));
@@ -85,6 +95,24 @@ impl Topology {
         Topology { prefix, gateways, hosts, server, switch }
     }
 
+    /// Takes gateway `i` (1-based) off the network, as if powered off: its
+    /// upstream and LAN links go down (the server then skips its route), or
+    /// brings them back up with the upstream route. The agent is the
+    /// caller's business.
+    pub fn set_gateway_links(&self, i: usize, up: bool) {
+        let g = &self.gateways[i - 1];
+        if up {
+            let srv = Ipv4Addr::new(198, 51, 100, (4 * i - 2) as u8);
+            g.ok(&format!("ip link set lan0 up && ip link set up0 up && ip route replace 203.0.113.0/24 via {srv}"));
+        } else {
+            // Upstream first: the server's carrier loss is then handled at
+            // once (the kernel's linkwatch may hold back a second carrier
+            // event of a burst for up to a second), so the server never
+            // keeps sending replies to a gateway that cannot deliver them.
+            g.ok("ip link set up0 down && ip link set lan0 down");
+        }
+    }
+
     /// The MAC a host has cached for the VIP, if any.
     pub fn host_gateway_mac(&self, j: usize) -> Option<String> {
         let out = self.hosts[j - 1].sh(&format!("ip neigh show {VIP} dev lan0")).stdout;
@@ -97,4 +125,57 @@ impl Topology {
         }
         None
     }
+}
+
+fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('-'))
+}
+
+/// Removes what a topology with this prefix left behind (a killed run):
+/// every process inside, then every namespace named `<prefix>-*`, and the
+/// pins under /sys/fs/bpf/gw/<prefix>-*. Returns the namespaces removed.
+/// Links live only inside those namespaces, so they go with them.
+pub fn cleanup_prefix(prefix: &str) -> Vec<String> {
+    assert!(!prefix.is_empty() && !prefix.contains('/'), "bad prefix {prefix:?}");
+    let mut removed = Vec::new();
+    let names: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    for name in names.into_iter().filter(|n| has_prefix(n, prefix)) {
+        if let Ok(o) = Command::new("ip").args(["netns", "pids", &name]).output() {
+            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    // SAFETY: kill(2) on a process inside our own namespace.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        removed.push(name);
+    }
+    if let Ok(d) = std::fs::read_dir("/sys/fs/bpf/gw") {
+        for e in d.flatten() {
+            if has_prefix(&e.file_name().to_string_lossy(), prefix) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    removed
+}
+
+/// What is left of a topology with this prefix: namespaces and pin
+/// directories (empty when it is fully gone).
+pub fn leftovers(prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in ["/run/netns", "/sys/fs/bpf/gw"] {
+        if let Ok(d) = std::fs::read_dir(dir) {
+            for e in d.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if has_prefix(&n, prefix) {
+                    out.push(format!("{dir}/{n}"));
+                }
+            }
+        }
+    }
+    out
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask`: orchestration only (set-up, build, test, run, lab, bench).
 //! Everything runs as root directly; there is no sudo on these machines.
 
+mod lab;
 mod setup;
 
 use std::process::Command;
@@ -37,6 +38,9 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// The demo: routers, hosts and a server in network namespaces;
+    /// election, load sharing, failures and measured outages, narrated.
+    Lab(lab::LabArgs),
 }
 
 fn main() -> Result<()> {
@@ -55,6 +59,7 @@ fn main() -> Result<()> {
             build(release)?;
             status(Command::new(agent_bin(release)?).args(args))
         }
+        Cmd::Lab(args) => lab::main(args),
     }
 }
 
