@@ -33,6 +33,8 @@ const ARP_HTYPE_ETHER: u16 = 1;
 const ETH_P_IP: u16 = 0x0800;
 const ARPOP_REQUEST: u16 = 1;
 const ARPOP_REPLY: u16 = 2;
+/// How stale a client entry may get before forwarded traffic refreshes it.
+const CLIENT_REFRESH_NS: u64 = 1_000_000_000;
 
 #[xdp]
 pub fn gw_xdp(ctx: XdpContext) -> u32 {
@@ -57,7 +59,7 @@ fn classify(f: &Frame) -> (u32, Counter) {
         }
     }
     if has_vmac_prefix(&l2.dst) {
-        return vmac_frame(f, &l2.dst);
+        return vmac_frame(f, &l2);
     }
     (xdp_action::XDP_PASS, Counter::Pass)
 }
@@ -216,17 +218,29 @@ fn account(
     if *spa == [0; 4] {
         return; // an ARP probe: no address to remember
     }
-    let key = ClientKey { mac: *sha, idx };
-    // Update in place when the host is known: cheaper than a map update.
+    remember(idx, sha, spa, fwd, now, 0);
+}
+
+/// Records which forwarder a host uses, in place when the host is known
+/// (cheaper than a map update). Entries fresher than `refresh_ns` with the
+/// same facts are left alone, so busy hosts do not bounce the cache line
+/// between CPUs on every frame.
+#[inline(always)]
+fn remember(idx: u16, mac: &[u8; 6], ip: &[u8; 4], fwd: u8, now: u64, refresh_ns: u64) {
+    let key = ClientKey { mac: *mac, idx };
     if let Some(c) = GW_CLIENTS.get_ptr_mut(&key) {
         unsafe {
-            (*c).ip = *spa;
+            if (*c).fwd == fwd && (*c).ip == *ip && now.wrapping_sub((*c).last_seen_ns) < refresh_ns
+            {
+                return;
+            }
+            (*c).ip = *ip;
             (*c).fwd = fwd;
             (*c).last_seen_ns = now;
         }
     } else {
         let v = ClientValue {
-            ip: *spa,
+            ip: *ip,
             fwd,
             _pad: [0; 3],
             last_seen_ns: now,
@@ -237,13 +251,14 @@ fn account(
 
 /// A frame to a vMAC: rewrite to the interface MAC if we forward for it.
 #[inline(always)]
-fn vmac_frame(f: &Frame, dst: &[u8; 6]) -> (u32, Counter) {
+fn vmac_frame(f: &Frame, l2: &frame::L2) -> (u32, Counter) {
     let pass = xdp_action::XDP_PASS;
-    let Some(v) = GW_VMACS.get_ptr(MacKey::new(*dst)) else {
+    let Some(v) = GW_VMACS.get_ptr(MacKey::new(l2.dst)) else {
         return (pass, Counter::Pass);
     };
     let v = unsafe { *v };
-    if !lease_valid(v.idx, unsafe { bpf_ktime_get_ns() }) {
+    let now = unsafe { bpf_ktime_get_ns() };
+    if !lease_valid(v.idx, now) {
         return (pass, Counter::VmacLeaseExpired);
     }
     let Some(cfg) = GW_CONFIG.get(0) else {
@@ -259,6 +274,15 @@ fn vmac_frame(f: &Frame, dst: &[u8; 6]) -> (u32, Counter) {
     }
     if let Some(s) = GW_FWD_STATS.get_ptr_mut(v.idx as u32 * FWD_STATS_PER_GROUP + v.fwd as u32) {
         unsafe { (*s).frames += 1 };
+    }
+    // Learn the hosts that use this vMAC from their traffic, not only from
+    // the ARP answers this router gave: after a takeover, or when another
+    // router was AVG, this is how the router holding a vMAC knows whom to
+    // move when the redirect time runs out.
+    if l2.ethertype == ETH_P_IP && f.has(l2.off, 20) {
+        let src_ip: [u8; 4] = f.bytes_at(l2.off + 12);
+        let src_mac: [u8; 6] = f.bytes_at(6);
+        remember(v.idx, &src_mac, &src_ip, v.fwd, now, CLIENT_REFRESH_NS);
     }
     (pass, Counter::VmacRewrite)
 }

@@ -118,3 +118,26 @@ fn one_host_in_two_groups_has_two_entries() {
     assert_eq!(x.client(CLIENT_MAC, 4).unwrap().fwd, 6);
     assert_eq!(x.client_count(), 2);
 }
+
+#[test]
+fn forwarded_traffic_teaches_the_cache() {
+    // Input: an IPv4 frame from a host this router never answered, sent to
+    // the vMAC of forwarder 1 (which we own), and again right after.
+    // Output: the host is in the cache with forwarder 1; the second frame
+    // within the refresh second does not rewrite the entry.
+    let Some(mut x) = standard() else { return };
+    assert_eq!(x.client_count(), 0);
+    let f = ipv4_udp(fwd_mac(1), &[]);
+    assert_eq!(x.run(&f).verdict, Verdict::Pass);
+    let c = x.client(CLIENT_MAC, 0).expect("learned from traffic");
+    assert_eq!((c.ip, c.fwd), (CLIENT_IP, 1));
+    x.run(&f);
+    assert_eq!(
+        x.client(CLIENT_MAC, 0).unwrap().last_seen_ns,
+        c.last_seen_ns
+    );
+    // A vMAC we do not own teaches nothing.
+    x.remove_client(CLIENT_MAC, 0);
+    x.run(&ipv4_udp(fwd_mac(2), &[]));
+    assert_eq!(x.client_count(), 0);
+}
