@@ -399,24 +399,41 @@ impl Group {
             Authentication::None => Mode::None,
             Authentication::Text(t) => {
                 if t.is_empty() || t.len() > TEXT_MAX {
-                    return Err(err(f("authentication.text"), format!("must be 1..={TEXT_MAX} bytes (Cisco's limit)")));
+                    return Err(err(
+                        f("authentication.text"),
+                        format!("must be 1..={TEXT_MAX} bytes (Cisco's limit)"),
+                    ));
                 }
                 Mode::Text(t.as_bytes().to_vec())
             }
             Authentication::HmacSha256(k) => {
-                let secret = read_key(&k.key_file).map_err(|e| err(f("authentication.hmac_sha256.key_file"), e))?;
+                let secret = read_key(&k.key_file)
+                    .map_err(|e| err(f("authentication.hmac_sha256.key_file"), e))?;
                 let previous = match &k.previous {
                     None => None,
                     Some(p) => {
                         if p.key_id == k.key_id {
-                            return Err(err(f("authentication.hmac_sha256.previous.key_id"), "must differ from key_id"));
+                            return Err(err(
+                                f("authentication.hmac_sha256.previous.key_id"),
+                                "must differ from key_id",
+                            ));
                         }
-                        let s = read_key(&p.key_file)
-                            .map_err(|e| err(f("authentication.hmac_sha256.previous.key_file"), e))?;
-                        Some(Key { id: p.key_id, secret: s })
+                        let s = read_key(&p.key_file).map_err(|e| {
+                            err(f("authentication.hmac_sha256.previous.key_file"), e)
+                        })?;
+                        Some(Key {
+                            id: p.key_id,
+                            secret: s,
+                        })
                     }
                 };
-                Mode::Hmac { current: Key { id: k.key_id, secret }, previous }
+                Mode::Hmac {
+                    current: Key {
+                        id: k.key_id,
+                        secret,
+                    },
+                    previous,
+                }
             }
         })
     }

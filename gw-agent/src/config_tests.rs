@@ -137,9 +137,17 @@ fn shipped_examples_are_valid() {
 fn authentication_is_validated() {
     let text = with_group(r#"{"group":1,"vip":"192.0.2.1","authentication":{"text":"s3cret"}}"#);
     let c = Config::parse(&text).unwrap();
-    assert_eq!(c.groups[0].auth_mode().unwrap(), crate::auth::Mode::Text(b"s3cret".to_vec()));
+    assert_eq!(
+        c.groups[0].auth_mode().unwrap(),
+        crate::auth::Mode::Text(b"s3cret".to_vec())
+    );
     let long = with_group(r#"{"group":1,"vip":"192.0.2.1","authentication":{"text":"123456789"}}"#);
     assert_eq!(field_of(&long), "groups[0].authentication.text");
-    let missing = with_group(r#"{"group":1,"vip":"192.0.2.1","authentication":{"hmac_sha256":{"key_file":"/nonexistent/k","key_id":1}}}"#);
-    assert_eq!(field_of(&missing), "groups[0].authentication.hmac_sha256.key_file");
+    let missing = with_group(
+        r#"{"group":1,"vip":"192.0.2.1","authentication":{"hmac_sha256":{"key_file":"/nonexistent/k","key_id":1}}}"#,
+    );
+    assert_eq!(
+        field_of(&missing),
+        "groups[0].authentication.hmac_sha256.key_file"
+    );
 }

@@ -26,5 +26,8 @@ pub static CONFIG_PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::Onc
 
 /// `00:07:b4:00:01:01` form.
 pub fn fmt_mac(m: &[u8; 6]) -> String {
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
 }

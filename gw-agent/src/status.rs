@@ -70,8 +70,10 @@ pub fn collect(only: Option<&str>) -> Result<Vec<InterfaceStatus>> {
     let Ok(entries) = std::fs::read_dir(&base) else {
         return Ok(out);
     };
-    let mut names: Vec<String> =
-        entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     for name in names {
         if only.is_some_and(|o| o != name) {
@@ -126,7 +128,11 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
                 vlan: k.vlan,
                 index: v.idx,
                 avg: v.flags & GROUP_FLAG_AVG != 0,
-                slot_mode: if v.mode == MODE_HOST_HASH { "host-hash" } else { "round-robin" },
+                slot_mode: if v.mode == MODE_HOST_HASH {
+                    "host-hash"
+                } else {
+                    "round-robin"
+                },
                 lease_ms: lease.saturating_sub(now) / 1_000_000,
                 slots,
                 forwarding,
@@ -146,7 +152,10 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
         xdp_mode: mode_name(cfg.xdp_mode),
         mac: fmt_mac(&cfg.mac),
         groups,
-        counters: Counter::ALL.iter().map(|c| (c.name(), maps.counter(*c))).collect(),
+        counters: Counter::ALL
+            .iter()
+            .map(|c| (c.name(), maps.counter(*c)))
+            .collect(),
     }
 }
 
@@ -158,18 +167,35 @@ pub fn render(all: &[InterfaceStatus]) -> String {
         s.push_str("no gw data plane in this network namespace\n");
     }
     for i in all {
-        let _ = writeln!(s, "{} ({}), XDP {} mode, netns {}", i.interface, i.mac, i.xdp_mode, i.netns);
+        let _ = writeln!(
+            s,
+            "{} ({}), XDP {} mode, netns {}",
+            i.interface, i.mac, i.xdp_mode, i.netns
+        );
         let _ = writeln!(
             s,
             "  {:<5} {:<15} {:<6} {:<7} {:>8} {:>9} {:>9} {:>7}",
             "group", "vip", "role", "lease", "arp req", "arp reply", "vmac rx", "clients"
         );
         for g in &i.groups {
-            let role = if g.lease_ms == 0 { "down" } else if g.avg { "AVG" } else { "-" };
+            let role = if g.lease_ms == 0 {
+                "down"
+            } else if g.avg {
+                "AVG"
+            } else {
+                "-"
+            };
             let _ = writeln!(
                 s,
                 "  {:<5} {:<15} {:<6} {:>5}ms {:>8} {:>9} {:>9} {:>7}",
-                g.group, g.vip, role, g.lease_ms, g.arp_requests, g.arp_replies, g.vmac_frames, g.clients
+                g.group,
+                g.vip,
+                role,
+                g.lease_ms,
+                g.arp_requests,
+                g.arp_replies,
+                g.vmac_frames,
+                g.clients
             );
             for sl in &g.slots {
                 let _ = writeln!(
@@ -179,12 +205,28 @@ pub fn render(all: &[InterfaceStatus]) -> String {
                 );
             }
             for f in &g.forwarding {
-                let _ = writeln!(s, "        forwards  fwd {:<3} {} ({} frames)", f.forwarder, f.vmac, f.frames);
+                let _ = writeln!(
+                    s,
+                    "        forwards  fwd {:<3} {} ({} frames)",
+                    f.forwarder, f.vmac, f.frames
+                );
             }
         }
-        let nonzero: Vec<String> =
-            i.counters.iter().filter(|(_, v)| *v > 0).map(|(k, v)| format!("{k}={v}")).collect();
-        let _ = writeln!(s, "  counters: {}", if nonzero.is_empty() { "none".into() } else { nonzero.join(" ") });
+        let nonzero: Vec<String> = i
+            .counters
+            .iter()
+            .filter(|(_, v)| *v > 0)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  counters: {}",
+            if nonzero.is_empty() {
+                "none".into()
+            } else {
+                nonzero.join(" ")
+            }
+        );
     }
     s
 }

@@ -43,8 +43,9 @@ pub mod map_names {
     pub const FWD_STATS: &str = "GW_FWD_STATS";
     pub const CLIENTS: &str = "GW_CLIENTS";
     pub const RATE: &str = "GW_RATE";
+    pub const RR: &str = "GW_RR";
     /// Every map the program defines, for pinning and status.
-    pub const ALL: [&str; 10] = [
+    pub const ALL: [&str; 11] = [
         CONFIG,
         GROUPS,
         LEASES,
@@ -55,6 +56,7 @@ pub mod map_names {
         FWD_STATS,
         CLIENTS,
         RATE,
+        RR,
     ];
 }
 

@@ -220,8 +220,6 @@ impl Counter {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GroupStats {
-    /// Round-robin position of this CPU (state, not a counter).
-    pub rr: u64,
     /// ARP requests for the VIP seen.
     pub arp_requests: u64,
     /// ARP replies sent (AVG and unicast).
@@ -282,7 +280,7 @@ const _: () = {
     assert!(offset_of!(SlotTable, slots) == 8);
     assert!(size_of::<MacKey>() == 8);
     assert!(size_of::<VmacValue>() == 4);
-    assert!(size_of::<GroupStats>() == 48);
+    assert!(size_of::<GroupStats>() == 40);
     assert!(size_of::<FwdStats>() == 16);
     assert!(size_of::<ClientKey>() == 8);
     assert!(size_of::<ClientValue>() == 16);

@@ -12,6 +12,9 @@
 //! in `GW_STATS`; nothing maps to XDP_ABORTED.
 #![no_std]
 #![no_main]
+// atomic_xadd: the round-robin position is shared by every CPU.
+#![allow(internal_features)]
+#![feature(core_intrinsics)]
 
 mod frame;
 mod maps;
@@ -20,6 +23,7 @@ use aya_ebpf::{
     bindings::xdp_action, helpers::bpf_ktime_get_ns, macros::xdp, programs::XdpContext,
 };
 use aya_log_ebpf::warn;
+use core::intrinsics::{AtomicOrdering, atomic_xadd};
 use gw_common::{
     ClientKey, ClientValue, Counter, FWD_STATS_PER_GROUP, GROUP_FLAG_AVG, GroupKey, GroupValue,
     MODE_HOST_HASH, MacKey, RateState, SLOT_TABLE_LEN, has_vmac_prefix,
@@ -158,14 +162,20 @@ fn arp_for_vip(
     let pick = if group.mode == MODE_HOST_HASH {
         mac_hash(&sha)
     } else {
-        match gstats {
-            Some(s) => unsafe {
-                let rr = (*s).rr;
-                (*s).rr = rr.wrapping_add(1);
+        match GW_RR.get_ptr_mut(group.idx as u32) {
+            Some(p) => {
+                // SAFETY: an aligned u64 in a map value that lives as long
+                // as the program. Read, then an atomic add whose result is
+                // unused: that is BPF_XADD, which every BPF CPU version has
+                // (fetch-add needs cpu v3, which aya-build cannot select).
+                // The count never loses an increment; two CPUs answering in
+                // the same nanoseconds may pick the same slot once.
+                let rr = unsafe { p.read_volatile() };
+                unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(p, 1) };
                 // Reduce in 64 bits (truncating first skips slots at 2^32);
                 // `%` would leave a panic path the verifier rejects.
                 rr.checked_rem(len as u64).unwrap_or(0) as u32
-            },
+            }
             None => 0,
         }
     };

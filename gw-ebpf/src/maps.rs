@@ -20,6 +20,12 @@ pub static GW_CONFIG: Array<IfConfig, 1> = Array::new();
 #[btf_map]
 pub static GW_GROUPS: HashMap<GroupKey, GroupValue, GROUPS> = HashMap::new();
 
+/// Per group index: the round-robin position, shared by all CPUs (one
+/// atomic add per answer) so answers stay even however requests spread
+/// over CPUs.
+#[btf_map]
+pub static GW_RR: Array<u64, GROUPS> = Array::new();
+
 /// Per group index: CLOCK_MONOTONIC ns until which the agent's word holds.
 #[btf_map]
 pub static GW_LEASES: Array<u64, GROUPS> = Array::new();

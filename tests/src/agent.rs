@@ -14,7 +14,11 @@ pub fn bin() -> PathBuf {
         return p.into();
     }
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/gw-agent");
-    assert!(p.exists(), "{} missing: run `cargo xtask test` (or `cargo build -p gw-agent`)", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run `cargo xtask test` (or `cargo build -p gw-agent`)",
+        p.display()
+    );
     p
 }
 
@@ -38,7 +42,11 @@ impl Agent {
             .stderr(file)
             .spawn()
             .expect("spawn gw-agent");
-        Agent { child, ns: ns.name.clone(), log }
+        Agent {
+            child,
+            ns: ns.name.clone(),
+            log,
+        }
     }
 
     pub fn log(&self) -> String {
@@ -81,7 +89,11 @@ pub fn status(ns: &Netns) -> serde_json::Value {
 /// Like `status`, but an error (e.g. an agent still creating its pins) is
 /// returned, for polling.
 pub fn try_status(ns: &Netns) -> Result<serde_json::Value, String> {
-    let o = ns.command(bin().to_str().expect("utf-8 path")).args(["status", "--json"]).output().map_err(|e| e.to_string())?;
+    let o = ns
+        .command(bin().to_str().expect("utf-8 path"))
+        .args(["status", "--json"])
+        .output()
+        .map_err(|e| e.to_string())?;
     if !o.status.success() {
         return Err(String::from_utf8_lossy(&o.stderr).into_owned());
     }

@@ -6,6 +6,7 @@
 //! tests run in parallel; everything removed on drop, also on panic.
 
 pub mod agent;
+pub mod group;
 pub mod netns;
 pub mod probe;
 pub mod topo;
@@ -21,13 +22,22 @@ pub fn require_tools(tools: &[&str]) -> bool {
     let missing: Vec<&str> = tools
         .iter()
         .copied()
-        .filter(|t| !std::process::Command::new("sh").args(["-c", &format!("command -v {t}")]).output().is_ok_and(|o| o.status.success()))
+        .filter(|t| {
+            !std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .collect();
     let root = unsafe { libc::geteuid() } == 0;
     if missing.is_empty() && root {
         return true;
     }
-    let why = if root { format!("missing tools: {}", missing.join(", ")) } else { "not root".to_string() };
+    let why = if root {
+        format!("missing tools: {}", missing.join(", "))
+    } else {
+        "not root".to_string()
+    };
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("test cannot run under CI: {why}");
     }

@@ -9,7 +9,11 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A short prefix unique to this process and call: `gt<pid>x<n>`.
 pub fn unique_prefix() -> String {
-    format!("gt{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "gt{}x{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub struct Netns {
@@ -35,7 +39,13 @@ impl Netns {
     /// Like `sh`, panicking with the output on failure.
     pub fn ok(&self, cmd: &str) -> String {
         let o = self.sh(cmd);
-        assert!(o.status.success(), "[{}] {cmd}: {}{}", self.name, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "[{}] {cmd}: {}{}",
+            self.name,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
@@ -44,24 +54,35 @@ impl Netns {
     /// shared bpffs the agent pins into).
     pub fn command(&self, program: &str) -> Command {
         let mut c = Command::new("nsenter");
-        c.arg(format!("--net=/run/netns/{}", self.name)).arg(program);
+        c.arg(format!("--net=/run/netns/{}", self.name))
+            .arg(program);
         c
     }
 
     pub fn spawn(&self, cmd: &str) -> Child {
-        self.command("sh").args(["-c", cmd]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn")
+        self.command("sh")
+            .args(["-c", cmd])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn")
     }
 }
 
 impl Drop for Netns {
     fn drop(&mut self) {
         // Kill whatever still runs inside, then delete (veths go with it).
-        let _ = Command::new("ip").args(["netns", "pids", &self.name]).output().map(|o| {
-            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-9", pid]).status();
-            }
-        });
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .map(|o| {
+                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-9", pid]).status();
+                }
+            });
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
         // Pins the agent left (SIGKILL tests) live in the shared bpffs.
         let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/gw/{}", self.name));
     }
@@ -69,6 +90,10 @@ impl Drop for Netns {
 
 pub fn run_ok(c: &mut Command) -> String {
     let o = c.output().expect("spawn");
-    assert!(o.status.success(), "{c:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

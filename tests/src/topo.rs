@@ -66,9 +66,17 @@ impl Topology {
                 "ip link add pg{i} type veth peer name lan0 netns {gw} && ip link set pg{i} master br0 up",
                 gw = g.name
             ));
-            server.ok(&format!("ip link add g{i} type veth peer name up0 netns {gw}", gw = g.name));
-            let (up, srv) = (Ipv4Addr::new(198, 51, 100, (4 * i - 3) as u8), Ipv4Addr::new(198, 51, 100, (4 * i - 2) as u8));
-            server.ok(&format!("ip addr add {srv}/30 dev g{i} && ip link set g{i} up"));
+            server.ok(&format!(
+                "ip link add g{i} type veth peer name up0 netns {gw}",
+                gw = g.name
+            ));
+            let (up, srv) = (
+                Ipv4Addr::new(198, 51, 100, (4 * i - 3) as u8),
+                Ipv4Addr::new(198, 51, 100, (4 * i - 2) as u8),
+            );
+            server.ok(&format!(
+                "ip addr add {srv}/30 dev g{i} && ip link set g{i} up"
+            ));
             g.ok(&format!(
                 "sysctl -qw net.ipv4.ip_forward=1 && ip addr add {}/24 dev lan0 && ip link set lan0 up && \
                  ip addr add {up}/30 dev up0 && ip link set up0 up && ip route add 203.0.113.0/24 via {srv}",
@@ -92,7 +100,13 @@ impl Topology {
             h.ok(&format!("ip addr add {}/24 dev lan0 && ip link set lan0 up && ip route add default via {VIP}", host_ip(j)));
             hosts.push(h);
         }
-        Topology { prefix, gateways, hosts, server, switch }
+        Topology {
+            prefix,
+            gateways,
+            hosts,
+            server,
+            switch,
+        }
     }
 
     /// Takes gateway `i` (1-based) off the network, as if powered off: its
@@ -115,7 +129,9 @@ impl Topology {
 
     /// The MAC a host has cached for the VIP, if any.
     pub fn host_gateway_mac(&self, j: usize) -> Option<String> {
-        let out = self.hosts[j - 1].sh(&format!("ip neigh show {VIP} dev lan0")).stdout;
+        let out = self.hosts[j - 1]
+            .sh(&format!("ip neigh show {VIP} dev lan0"))
+            .stdout;
         let out = String::from_utf8_lossy(&out);
         let mut it = out.split_whitespace();
         while let Some(w) = it.next() {
@@ -128,7 +144,8 @@ impl Topology {
 }
 
 fn has_prefix(name: &str, prefix: &str) -> bool {
-    name.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('-'))
+    name.strip_prefix(prefix)
+        .is_some_and(|rest| rest.starts_with('-'))
 }
 
 /// Removes what a topology with this prefix left behind (a killed run):
@@ -136,10 +153,17 @@ fn has_prefix(name: &str, prefix: &str) -> bool {
 /// pins under /sys/fs/bpf/gw/<prefix>-*. Returns the namespaces removed.
 /// Links live only inside those namespaces, so they go with them.
 pub fn cleanup_prefix(prefix: &str) -> Vec<String> {
-    assert!(!prefix.is_empty() && !prefix.contains('/'), "bad prefix {prefix:?}");
+    assert!(
+        !prefix.is_empty() && !prefix.contains('/'),
+        "bad prefix {prefix:?}"
+    );
     let mut removed = Vec::new();
     let names: Vec<String> = std::fs::read_dir("/run/netns")
-        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     for name in names.into_iter().filter(|n| has_prefix(n, prefix)) {
         if let Ok(o) = Command::new("ip").args(["netns", "pids", &name]).output() {

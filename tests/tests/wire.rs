@@ -11,14 +11,39 @@ fn tshark_decodes_the_agents_hellos() {
     if !require_tools(&["tcpdump", "tshark", "nsenter"]) {
         return;
     }
-    let t = Topology::new(TopologySpec { gateways: 1, hosts: 1 });
+    let t = Topology::new(TopologySpec {
+        gateways: 1,
+        hosts: 1,
+    });
     let pcap = std::env::temp_dir().join(format!("{}-glbp.pcap", t.prefix));
-    let args = ["--interface", "lan0", "--group", "7", "--vip", "192.0.2.1", "--priority", "150", "--hello-ms", "100", "--hold-ms", "400"];
+    let args = [
+        "--interface",
+        "lan0",
+        "--group",
+        "7",
+        "--vip",
+        "192.0.2.1",
+        "--priority",
+        "150",
+        "--hello-ms",
+        "100",
+        "--hold-ms",
+        "400",
+    ];
     let a = Agent::start(&t.gateways[0], &args);
     let h = &t.hosts[0];
     let mut dump = h
         .command("tcpdump")
-        .args(["-i", "lan0", "-U", "-w", pcap.to_str().unwrap(), "udp", "port", "3222"])
+        .args([
+            "-i",
+            "lan0",
+            "-U",
+            "-w",
+            pcap.to_str().unwrap(),
+            "udp",
+            "port",
+            "3222",
+        ])
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("tcpdump");
@@ -29,33 +54,66 @@ fn tshark_decodes_the_agents_hellos() {
     unsafe { libc::kill(dump.id() as i32, libc::SIGINT) };
     let _ = dump.wait();
     let fields = [
-        "eth.src", "ip.ttl", "ip.dst", "udp.srcport", "glbp.group", "glbp.ownerid", "glbp.hello.vgstate",
-        "glbp.hello.priority", "glbp.hello.helloint", "glbp.hello.holdint", "glbp.hello.virtualipv4",
-        "glbp.reqresp.forwarder", "glbp.reqresp.virtualmac",
+        "eth.src",
+        "ip.ttl",
+        "ip.dst",
+        "udp.srcport",
+        "glbp.group",
+        "glbp.ownerid",
+        "glbp.hello.vgstate",
+        "glbp.hello.priority",
+        "glbp.hello.helloint",
+        "glbp.hello.holdint",
+        "glbp.hello.virtualipv4",
+        "glbp.reqresp.forwarder",
+        "glbp.reqresp.virtualmac",
     ];
     let mut cmd = std::process::Command::new("tshark");
-    cmd.args(["-r", pcap.to_str().unwrap(), "-T", "fields", "-E", "separator=|", "-Y", "glbp.hello.vgstate == 0x20"]);
+    cmd.args([
+        "-r",
+        pcap.to_str().unwrap(),
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-Y",
+        "glbp.hello.vgstate == 0x20",
+    ]);
     for f in fields {
         cmd.args(["-e", f]);
     }
     let out = cmd.output().expect("tshark");
     let _ = std::fs::remove_file(&pcap);
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().next().unwrap_or_else(|| panic!("no Active hello captured; tshark said {text:?}\n{}", a.log()));
+    let line = text.lines().next().unwrap_or_else(|| {
+        panic!(
+            "no Active hello captured; tshark said {text:?}\n{}",
+            a.log()
+        )
+    });
     let v: Vec<&str> = line.split('|').collect();
     let vmac = "00:07:b4:00:07:01";
-    assert_eq!(v[0], vmac, "hello sent from the vMAC it forwards for: {line}");
+    assert_eq!(
+        v[0], vmac,
+        "hello sent from the vMAC it forwards for: {line}"
+    );
     assert_eq!(v[1], "255");
     assert_eq!(v[2], "224.0.0.102");
     assert_eq!(v[3], "3222");
     assert_eq!(v[4], "7");
-    assert_eq!(v[6], "0x20");
+    assert_eq!(v[6], "32", "Active (0x20)");
     assert_eq!(v[7], "150");
     assert_eq!(v[8], "100");
     assert_eq!(v[9], "400");
     assert_eq!(v[10], "192.0.2.1");
-    assert!(v[11].split(',').any(|f| f == "1"), "forwarder 1 advertised: {line}");
-    assert!(v[12].split(',').any(|m| m == vmac), "vMAC advertised: {line}");
+    assert!(
+        v[11].split(',').any(|f| f == "1"),
+        "forwarder 1 advertised: {line}"
+    );
+    assert!(
+        v[12].split(',').any(|m| m == vmac),
+        "vMAC advertised: {line}"
+    );
     // The owner id is the gateway's interface MAC.
     let mac = t.gateways[0].ok("cat /sys/class/net/lan0/address");
     assert_eq!(v[5], mac.trim());

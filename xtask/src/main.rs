@@ -77,14 +77,19 @@ pub fn build(release: bool) -> Result<()> {
 }
 
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 pub fn agent_bin(release: bool) -> Result<std::path::PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    let p = target.join(if release { "release" } else { "debug" }).join("gw-agent");
+    let p = target
+        .join(if release { "release" } else { "debug" })
+        .join("gw-agent");
     if !p.exists() {
         bail!("{} missing after build", p.display());
     }

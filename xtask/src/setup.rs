@@ -9,7 +9,15 @@ use anyhow::{Context, Result, bail};
 use crate::status;
 
 /// Debian packages the tests and the lab use.
-const PACKAGES: &[&str] = &["iproute2", "iputils-arping", "iputils-ping", "bpftool", "tshark", "tcpdump", "keepalived"];
+const PACKAGES: &[&str] = &[
+    "iproute2",
+    "iputils-arping",
+    "iputils-ping",
+    "bpftool",
+    "tshark",
+    "tcpdump",
+    "keepalived",
+];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const NIGHTLY: &str = "nightly";
 
@@ -23,7 +31,8 @@ pub fn run() -> Result<()> {
 }
 
 fn quiet(c: &mut Command) -> bool {
-    c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    c.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
     c.status().is_ok_and(|s| s.success())
 }
 
@@ -33,7 +42,13 @@ fn output(c: &mut Command) -> Result<String> {
 }
 
 fn rust_src() -> Result<()> {
-    let installed = output(Command::new("rustup").args(["component", "list", "--installed", "--toolchain", NIGHTLY]))?;
+    let installed = output(Command::new("rustup").args([
+        "component",
+        "list",
+        "--installed",
+        "--toolchain",
+        NIGHTLY,
+    ]))?;
     if installed.lines().any(|l| l.starts_with("rust-src")) {
         return Ok(());
     }
@@ -42,7 +57,8 @@ fn rust_src() -> Result<()> {
 }
 
 fn nightly_lib() -> Result<PathBuf> {
-    let sysroot = output(Command::new("rustup").args(["run", NIGHTLY, "rustc", "--print", "sysroot"]))?;
+    let sysroot =
+        output(Command::new("rustup").args(["run", NIGHTLY, "rustc", "--print", "sysroot"]))?;
     let sysroot = sysroot.trim();
     if sysroot.is_empty() {
         bail!("no {NIGHTLY} toolchain: it must be preinstalled (see TOOLCHAIN notes in README)");
@@ -61,25 +77,43 @@ fn bpf_linker() -> Result<()> {
     let llvm = std::fs::read_dir(&lib)?
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libLLVM.so.")))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libLLVM.so."))
+        })
         .with_context(|| format!("no libLLVM.so.* in {}", lib.display()))?;
-    let name = llvm.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+    let name = llvm
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
     let major = name
         .trim_start_matches("libLLVM.so.")
         .split('.')
         .next()
         .and_then(|m| m.parse::<u32>().ok())
         .with_context(|| format!("cannot read the LLVM version from {name}"))?;
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| "/root".into());
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/root".into());
     let prefix = home.join(".cache/gw/llvm");
     std::fs::create_dir_all(prefix.join("lib"))?;
     let link = prefix.join("lib/libLLVM.so");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(&llvm, &link)?;
-    eprintln!("xtask setup: building bpf-linker {BPF_LINKER_VERSION} against {name} (about a minute)");
+    eprintln!(
+        "xtask setup: building bpf-linker {BPF_LINKER_VERSION} against {name} (about a minute)"
+    );
     status(
         Command::new("cargo")
-            .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION, "--no-default-features"])
+            .args([
+                "install",
+                "bpf-linker",
+                "--version",
+                BPF_LINKER_VERSION,
+                "--no-default-features",
+            ])
             .args(["--features", &format!("llvm-{major}")])
             .env("LLVM_PREFIX", &prefix),
     )
@@ -90,7 +124,8 @@ fn packages() -> Result<()> {
         .iter()
         .copied()
         .filter(|p| {
-            let out = output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p])).unwrap_or_default();
+            let out = output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p]))
+                .unwrap_or_default();
             !out.contains("install ok installed")
         })
         .collect();
@@ -109,7 +144,10 @@ fn packages() -> Result<()> {
 
 fn bpffs() -> Result<()> {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-    if mounts.lines().any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/bpf") && l.contains(" bpf ")) {
+    if mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some("/sys/fs/bpf") && l.contains(" bpf "))
+    {
         return Ok(());
     }
     std::fs::create_dir_all("/sys/fs/bpf")?;

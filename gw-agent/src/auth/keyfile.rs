@@ -21,7 +21,11 @@ pub fn read_key(path: &Path) -> Result<Vec<u8>, String> {
         key.pop();
     }
     if key.len() < 16 {
-        return Err(format!("{}: key is {} bytes; use at least 16", path.display(), key.len()));
+        return Err(format!(
+            "{}: key is {} bytes; use at least 16",
+            path.display(),
+            key.len()
+        ));
     }
     Ok(key)
 }

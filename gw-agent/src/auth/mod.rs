@@ -54,7 +54,10 @@ pub enum Mode {
     None,
     Text(Vec<u8>),
     /// Sign with `current`; accept `current` and `previous` (rollover).
-    Hmac { current: Key, previous: Option<Key> },
+    Hmac {
+        current: Key,
+        previous: Option<Key>,
+    },
 }
 
 /// Why a packet failed authentication: each kind is a drop counter.
@@ -106,7 +109,11 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(mode: Mode) -> Self {
-        Self { mode, last_sent: 0, seen: HashMap::new() }
+        Self {
+            mode,
+            last_sent: 0,
+            seen: HashMap::new(),
+        }
     }
 
     pub fn mode(&self) -> &Mode {
@@ -146,10 +153,15 @@ impl Authenticator {
             (_, None) => Err(AuthError::Missing),
             (Mode::Text(pw), Some(a)) => {
                 if a.auth_type != AUTH_PLAIN_TEXT {
-                    return Err(AuthError::WrongType { got: a.auth_type, want: AUTH_PLAIN_TEXT });
+                    return Err(AuthError::WrongType {
+                        got: a.auth_type,
+                        want: AUTH_PLAIN_TEXT,
+                    });
                 }
                 // Constant-time compare: the password is the secret.
-                if a.data.len() == pw.len() && a.data.iter().zip(pw).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0 {
+                if a.data.len() == pw.len()
+                    && a.data.iter().zip(pw).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+                {
                     Ok(())
                 } else {
                     Err(AuthError::BadPassword)
@@ -157,7 +169,10 @@ impl Authenticator {
             }
             (Mode::Hmac { current, previous }, Some(a)) => {
                 if a.auth_type != AUTH_HMAC_SHA256 {
-                    return Err(AuthError::WrongType { got: a.auth_type, want: AUTH_HMAC_SHA256 });
+                    return Err(AuthError::WrongType {
+                        got: a.auth_type,
+                        want: AUTH_HMAC_SHA256,
+                    });
                 }
                 if a.data.len() != HMAC_DATA_LEN {
                     return Err(AuthError::Malformed);
@@ -171,9 +186,11 @@ impl Authenticator {
                 let at = mac_offset(bytes).ok_or(AuthError::Malformed)?;
                 let mut zeroed = bytes.to_vec();
                 zeroed[at..at + 32].fill(0);
-                let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&key.secret).map_err(|_| AuthError::Malformed)?;
+                let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&key.secret)
+                    .map_err(|_| AuthError::Malformed)?;
                 m.update(&zeroed);
-                m.verify_slice(&bytes[at..at + 32]).map_err(|_| AuthError::BadMac)?;
+                m.verify_slice(&bytes[at..at + 32])
+                    .map_err(|_| AuthError::BadMac)?;
                 let mut s = [0u8; 8];
                 s.copy_from_slice(&a.data[1..MAC_AT]);
                 let seq = u64::from_be_bytes(s);
@@ -183,7 +200,9 @@ impl Authenticator {
                     None => {
                         let skew = seq.abs_diff(now_us);
                         if skew > MAX_SKEW_US {
-                            return Err(AuthError::Stale { skew_s: skew / 1_000_000 });
+                            return Err(AuthError::Stale {
+                                skew_s: skew / 1_000_000,
+                            });
                         }
                     }
                 }
@@ -213,7 +232,10 @@ fn mac_offset(bytes: &[u8]) -> Option<usize> {
     let tlvs = bytes.get(HEADER_LEN..)?;
     for t in TlvIter::new(tlvs, HEADER_LEN) {
         let t = t.ok()?;
-        if t.kind == TLV_AUTH && t.bytes.get(2) == Some(&AUTH_HMAC_SHA256) && t.bytes.len() >= AUTH_DATA_AT + HMAC_DATA_LEN {
+        if t.kind == TLV_AUTH
+            && t.bytes.get(2) == Some(&AUTH_HMAC_SHA256)
+            && t.bytes.len() >= AUTH_DATA_AT + HMAC_DATA_LEN
+        {
             return Some(t.offset + AUTH_DATA_AT + MAC_AT);
         }
     }

@@ -25,6 +25,7 @@ pub struct Maps {
     pub fwd_stats: PerCpuArray<MapData, FwdStats>,
     pub clients: HashMap<MapData, ClientKey, ClientValue>,
     pub rate: HashMap<MapData, MacKey, RateState>,
+    pub rr: Array<MapData, u64>,
 }
 
 impl Maps {
@@ -43,6 +44,7 @@ impl Maps {
             take(n::FWD_STATS)?,
             take(n::CLIENTS)?,
             take(n::RATE)?,
+            take(n::RR)?,
         ])
     }
 
@@ -65,10 +67,11 @@ impl Maps {
             open(n::FWD_STATS)?,
             open(n::CLIENTS)?,
             open(n::RATE)?,
+            open(n::RR)?,
         ])
     }
 
-    fn from_maps(m: [Map; 10]) -> Result<Self, DataplaneError> {
+    fn from_maps(m: [Map; 11]) -> Result<Self, DataplaneError> {
         let [
             config,
             groups,
@@ -80,6 +83,7 @@ impl Maps {
             fwd_stats,
             clients,
             rate,
+            rr,
         ] = m;
         let e = |name| move |err| DataplaneError::map(name, err);
         Ok(Self {
@@ -93,6 +97,7 @@ impl Maps {
             fwd_stats: PerCpuArray::try_from(fwd_stats).map_err(e(n::FWD_STATS))?,
             clients: HashMap::try_from(clients).map_err(e(n::CLIENTS))?,
             rate: HashMap::try_from(rate).map_err(e(n::RATE))?,
+            rr: Array::try_from(rr).map_err(e(n::RR))?,
         })
     }
 
@@ -104,12 +109,11 @@ impl Maps {
             .unwrap_or(0)
     }
 
-    /// `GW_GROUP_STATS` for a group index, summed over CPUs (`rr` too).
+    /// `GW_GROUP_STATS` for a group index, summed over CPUs.
     pub fn group_stats(&self, idx: u16) -> GroupStats {
         let mut t = GroupStats::default();
         if let Ok(v) = self.group_stats.get(&(idx as u32), 0) {
             for s in v.iter() {
-                t.rr += s.rr;
                 t.arp_requests += s.arp_requests;
                 t.arp_replies += s.arp_replies;
                 t.arp_drops += s.arp_drops;

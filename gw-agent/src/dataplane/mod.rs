@@ -89,6 +89,14 @@ pub struct Dataplane {
     logger: Option<XdpLogger>,
 }
 
+/// One group of an adopted data plane with a live lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdoptedGroup {
+    pub avg: bool,
+    pub owned: Vec<u8>,
+    pub handed_out: Vec<u8>,
+}
+
 /// Where the program should run and with what.
 pub struct AttachSpec<'a> {
     pub ifname: &'a str,
@@ -284,6 +292,34 @@ impl Dataplane {
     /// Groups as the previous agent left them (after adoption).
     pub fn written(&self) -> impl Iterator<Item = (&GroupKey, &GroupValue)> {
         self.written.iter().map(|(k, (v, _))| (k, v))
+    }
+
+    /// What the adopted data plane was doing for `key`, if its lease is
+    /// still running (after that it answers nothing and there is nothing
+    /// to resume).
+    pub fn adopted_state(&self, key: &GroupKey) -> Option<AdoptedGroup> {
+        let (v, slots) = self.written.get(key)?;
+        let lease = self.maps.leases.get(&(v.idx as u32), 0).ok()?;
+        if lease <= monotonic_ns() {
+            return None;
+        }
+        let mut owned: Vec<u8> = self
+            .maps
+            .vmacs
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(_, x)| x.idx == v.idx)
+            .map(|(_, x)| x.fwd)
+            .collect();
+        owned.sort_unstable();
+        let mut handed_out: Vec<u8> = slots.iter().map(|s| s.fwd).collect();
+        handed_out.sort_unstable();
+        handed_out.dedup();
+        Some(AdoptedGroup {
+            avg: v.flags & GROUP_FLAG_AVG != 0,
+            owned,
+            handed_out,
+        })
     }
 
     /// Writes one group; a changed slot table goes into the spare buffer and

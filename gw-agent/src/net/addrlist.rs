@@ -4,8 +4,10 @@
 
 use rtnetlink::{
     Handle,
-    packet_route::neighbour::{NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState},
     packet_route::AddressFamily,
+    packet_route::neighbour::{
+        NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+    },
 };
 
 pub struct AddrList {
@@ -37,7 +39,8 @@ impl AddrList {
         m.header.ifindex = self.ifindex;
         m.header.state = NeighbourState::Permanent;
         m.header.flags = NeighbourFlags::Own;
-        m.attributes.push(NeighbourAttribute::LinkLocalAddress(mac.to_vec()));
+        m.attributes
+            .push(NeighbourAttribute::LinkLocalAddress(mac.to_vec()));
         self.handle.neighbours().del(m).execute().await
     }
 }

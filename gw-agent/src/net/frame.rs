@@ -120,7 +120,13 @@ mod tests {
 
     #[test]
     fn arp_reply_layout() {
-        let f = arp_reply([2; 6], [0, 7, 0xb4, 0, 1, 2], Ipv4Addr::new(192, 0, 2, 1), [4; 6], Ipv4Addr::new(192, 0, 2, 50));
+        let f = arp_reply(
+            [2; 6],
+            [0, 7, 0xb4, 0, 1, 2],
+            Ipv4Addr::new(192, 0, 2, 1),
+            [4; 6],
+            Ipv4Addr::new(192, 0, 2, 50),
+        );
         assert_eq!(f.len(), 42);
         assert_eq!(&f[20..22], &[0, 2]);
         assert_eq!(&f[22..28], &[0, 7, 0xb4, 0, 1, 2]);

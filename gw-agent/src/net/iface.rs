@@ -36,7 +36,13 @@ impl Interface {
         let (mac, ip) = addresses(name)?;
         let mac = mac.ok_or_else(|| IfaceError::NoMac(name.into()))?;
         let ip = ip.ok_or_else(|| IfaceError::NoAddress(name.into()))?;
-        Ok(Interface { name: name.into(), index, mac, ip, driver: driver(name) })
+        Ok(Interface {
+            name: name.into(),
+            index,
+            mac,
+            ip,
+            driver: driver(name),
+        })
     }
 }
 
@@ -55,7 +61,9 @@ fn addresses(name: &str) -> Result<(Option<[u8; 6]>, Option<Ipv4Addr>), IfaceErr
         unsafe {
             let ifa = &*cur;
             cur = ifa.ifa_next;
-            if ifa.ifa_addr.is_null() || std::ffi::CStr::from_ptr(ifa.ifa_name).to_bytes() != name.as_bytes() {
+            if ifa.ifa_addr.is_null()
+                || std::ffi::CStr::from_ptr(ifa.ifa_name).to_bytes() != name.as_bytes()
+            {
                 continue;
             }
             match (*ifa.ifa_addr).sa_family as i32 {

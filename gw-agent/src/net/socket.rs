@@ -18,13 +18,23 @@ use tokio::io::unix::AsyncFd;
 use crate::proto::{GLBP_MCAST_V4, GLBP_PORT};
 
 fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(rc) }
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
 }
 
 fn setsockopt<T>(fd: RawFd, level: i32, name: i32, v: &T) -> io::Result<()> {
     // SAFETY: v points to a T of the size we pass.
     check(unsafe {
-        libc::setsockopt(fd, level, name, (v as *const T).cast(), size_of::<T>() as u32)
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (v as *const T).cast(),
+            size_of::<T>() as u32,
+        )
     })
     .map(drop)
 }
@@ -44,7 +54,11 @@ impl GlbpRx {
     pub fn open(ifname: &str, ifindex: u32) -> io::Result<Self> {
         // SAFETY: plain socket(2); the fd is owned right away.
         let fd = check(unsafe {
-            libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
+            libc::socket(
+                libc::AF_INET,
+                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            )
         })?;
         // SAFETY: fresh fd we own.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -56,7 +70,13 @@ impl GlbpRx {
         let name = ifname.as_bytes();
         // SAFETY: name is a byte slice of its stated length.
         check(unsafe {
-            libc::setsockopt(raw, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, name.as_ptr().cast(), name.len() as u32)
+            libc::setsockopt(
+                raw,
+                libc::SOL_SOCKET,
+                libc::SO_BINDTODEVICE,
+                name.as_ptr().cast(),
+                name.len() as u32,
+            )
         })?;
         setsockopt(raw, libc::IPPROTO_IP, libc::IP_RECVTTL, &one)?;
         let mut sin: libc::sockaddr_in = unsafe { zeroed() };
@@ -64,10 +84,16 @@ impl GlbpRx {
         sin.sin_port = GLBP_PORT.to_be();
         // SAFETY: valid sockaddr_in.
         check(unsafe {
-            libc::bind(raw, (&sin as *const libc::sockaddr_in).cast(), size_of::<libc::sockaddr_in>() as u32)
+            libc::bind(
+                raw,
+                (&sin as *const libc::sockaddr_in).cast(),
+                size_of::<libc::sockaddr_in>() as u32,
+            )
         })?;
         let mreq = libc::ip_mreqn {
-            imr_multiaddr: libc::in_addr { s_addr: u32::from(GLBP_MCAST_V4).to_be() },
+            imr_multiaddr: libc::in_addr {
+                s_addr: u32::from(GLBP_MCAST_V4).to_be(),
+            },
             imr_address: libc::in_addr { s_addr: 0 },
             imr_ifindex: ifindex as i32,
         };
@@ -95,7 +121,10 @@ impl GlbpRx {
 
 fn recv_with_ttl(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
     let mut src: libc::sockaddr_in = unsafe { zeroed() };
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
     let mut cbuf = [0u64; 16];
     let mut msg: libc::msghdr = unsafe { zeroed() };
     msg.msg_name = (&mut src as *mut libc::sockaddr_in).cast();
@@ -119,7 +148,11 @@ fn recv_with_ttl(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
         }
     }
     let src_ip = Ipv4Addr::from(u32::from_be(src.sin_addr.s_addr));
-    Ok(Received { src: src_ip, ttl, len: n.min(buf.len()) })
+    Ok(Received {
+        src: src_ip,
+        ttl,
+        len: n.min(buf.len()),
+    })
 }
 
 /// Raw Ethernet sender on one interface.
@@ -132,7 +165,9 @@ impl FrameTx {
     pub fn open(ifindex: u32) -> io::Result<Self> {
         // Protocol 0: this socket only sends, it receives nothing.
         // SAFETY: plain socket(2); the fd is owned right away.
-        let fd = check(unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) })?;
+        let fd = check(unsafe {
+            libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0)
+        })?;
         // SAFETY: fresh fd we own.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         Ok(Self { fd, ifindex })
@@ -155,6 +190,10 @@ impl FrameTx {
                 size_of::<libc::sockaddr_ll>() as u32,
             )
         };
-        if n < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
     }
 }

@@ -11,16 +11,31 @@ use crate::engine::{LoadBalancing, SlotEntry};
 
 /// The table and the XDP mode that reads it.
 pub fn build(method: LoadBalancing, live: &[SlotEntry]) -> (u8, Vec<Slot>) {
-    let slot = |e: &SlotEntry| Slot { mac: e.vmac, fwd: e.fwd, _pad: 0 };
+    let slot = |e: &SlotEntry| Slot {
+        mac: e.vmac,
+        fwd: e.fwd,
+        _pad: 0,
+    };
     match method {
         // `None` arrives here already reduced to the AVG's own forwarder.
-        LoadBalancing::RoundRobin | LoadBalancing::None => {
-            (MODE_ROUND_ROBIN, live.iter().take(SLOT_TABLE_LEN).map(slot).collect())
-        }
-        LoadBalancing::Weighted => (MODE_ROUND_ROBIN, weighted::fill(live).iter().map(|i| slot(&live[*i])).collect()),
-        LoadBalancing::HostDependent => {
-            (MODE_HOST_HASH, rendezvous::fill(live, SLOT_TABLE_LEN).iter().map(|i| slot(&live[*i])).collect())
-        }
+        LoadBalancing::RoundRobin | LoadBalancing::None => (
+            MODE_ROUND_ROBIN,
+            live.iter().take(SLOT_TABLE_LEN).map(slot).collect(),
+        ),
+        LoadBalancing::Weighted => (
+            MODE_ROUND_ROBIN,
+            weighted::fill(live)
+                .iter()
+                .map(|i| slot(&live[*i]))
+                .collect(),
+        ),
+        LoadBalancing::HostDependent => (
+            MODE_HOST_HASH,
+            rendezvous::fill(live, SLOT_TABLE_LEN)
+                .iter()
+                .map(|i| slot(&live[*i]))
+                .collect(),
+        ),
     }
 }
 

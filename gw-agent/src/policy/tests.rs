@@ -5,7 +5,11 @@ fn fwds(weights: &[u8]) -> Vec<SlotEntry> {
     weights
         .iter()
         .enumerate()
-        .map(|(i, w)| SlotEntry { fwd: i as u8 + 1, vmac: gw_common::vmac(1, i as u8 + 1), weight: *w })
+        .map(|(i, w)| SlotEntry {
+            fwd: i as u8 + 1,
+            vmac: gw_common::vmac(1, i as u8 + 1),
+            weight: *w,
+        })
         .collect()
 }
 
@@ -28,7 +32,10 @@ fn weighted_table_follows_weights() {
     let (_, t) = build(LoadBalancing::Weighted, &fwds(&[3, 1]));
     assert_eq!((share(&t, 1), share(&t, 2)), (192, 64));
     // Interleaved: no run longer than the ratio needs.
-    let longest = t.windows(4).filter(|w| w.iter().all(|s| s.fwd == 1)).count();
+    let longest = t
+        .windows(4)
+        .filter(|w| w.iter().all(|s| s.fwd == 1))
+        .count();
     assert_eq!(longest, 0);
 }
 
@@ -65,7 +72,11 @@ fn host_dependent_is_balanced_and_only_the_leavers_hosts_move() {
 
 #[test]
 fn empty_inputs_give_empty_tables() {
-    for m in [LoadBalancing::RoundRobin, LoadBalancing::Weighted, LoadBalancing::HostDependent] {
+    for m in [
+        LoadBalancing::RoundRobin,
+        LoadBalancing::Weighted,
+        LoadBalancing::HostDependent,
+    ] {
         assert!(build(m, &[]).1.is_empty());
     }
 }

@@ -13,10 +13,14 @@ pub fn fill(live: &[SlotEntry]) -> Vec<usize> {
         return Vec::new();
     }
     // Largest-remainder apportionment of the table to the weights.
-    let mut quota: Vec<u64> = live.iter().map(|e| e.weight as u64 * SLOT_TABLE_LEN as u64 / total).collect();
+    let mut quota: Vec<u64> = live
+        .iter()
+        .map(|e| e.weight as u64 * SLOT_TABLE_LEN as u64 / total)
+        .collect();
     let mut rest = SLOT_TABLE_LEN as u64 - quota.iter().sum::<u64>();
     let mut order: Vec<usize> = (0..live.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(live[i].weight as u64 * SLOT_TABLE_LEN as u64 % total));
+    order
+        .sort_by_key(|&i| std::cmp::Reverse(live[i].weight as u64 * SLOT_TABLE_LEN as u64 % total));
     for &i in order.iter().cycle().take(live.len().max(1) * 2) {
         if rest == 0 {
             break;

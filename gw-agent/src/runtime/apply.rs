@@ -10,7 +10,7 @@ use super::Agent;
 use crate::{
     auth::{Authenticator, Mode},
     dataplane::{GroupSpec, monotonic_ns},
-    engine::{Output, Outgoing, Redirect},
+    engine::{Outgoing, Output, Redirect},
     net::frame::{arp_reply, glbp_frame},
     policy,
 };
@@ -23,11 +23,19 @@ impl Agent {
             info!(group, "{e}");
         }
         self.send_all(group, &out.send);
-        let Some(g) = self.groups.get(&group) else { return };
+        let Some(g) = self.groups.get(&group) else {
+            return;
+        };
         if out.dataplane_changed || force {
             let d = g.engine.dataplane();
             let (mode, slots) = policy::build(g.cfg.engine_config().load_balancing, &d.slots);
-            let spec = GroupSpec { key: g.key, group, avg: d.avg, mode, slots };
+            let spec = GroupSpec {
+                key: g.key,
+                group,
+                avg: d.avg,
+                mode,
+                slots,
+            };
             if let Err(e) = self.dp.set_group(&spec) {
                 warn!(group, "writing the data plane: {e}");
             }
@@ -44,7 +52,9 @@ impl Agent {
     /// The lease lets the data plane answer for one hold time past this
     /// hello: if the agent dies, answering stops when peers take over.
     fn renew_lease(&mut self, group: u16) {
-        let Some(g) = self.groups.get(&group) else { return };
+        let Some(g) = self.groups.get(&group) else {
+            return;
+        };
         let hold_ms = g.engine.hold_ms();
         if let Some(idx) = self.dp.group_idx(&g.key) {
             let until = monotonic_ns() + u64::from(hold_ms) * 1_000_000;
@@ -55,7 +65,11 @@ impl Agent {
     }
 
     pub(super) fn send_all(&mut self, group: u16, send: &[Outgoing]) {
-        let Some(mut auth) = self.groups.get_mut(&group).map(|g| std::mem::replace(&mut g.auth, Authenticator::new(Mode::None))) else {
+        let Some(mut auth) = self
+            .groups
+            .get_mut(&group)
+            .map(|g| std::mem::replace(&mut g.auth, Authenticator::new(Mode::None)))
+        else {
             return;
         };
         for o in send {
@@ -81,9 +95,18 @@ impl Agent {
     pub(super) async fn sync_vmacs(&mut self) {
         let mut desired = BTreeMap::new();
         for g in self.groups.values() {
-            let Some(idx) = self.dp.group_idx(&g.key) else { continue };
+            let Some(idx) = self.dp.group_idx(&g.key) else {
+                continue;
+            };
             for (fwd, vmac) in &g.engine.dataplane().owned {
-                desired.insert(MacKey::new(*vmac), VmacValue { idx, fwd: *fwd, _pad: 0 });
+                desired.insert(
+                    MacKey::new(*vmac),
+                    VmacValue {
+                        idx,
+                        fwd: *fwd,
+                        _pad: 0,
+                    },
+                );
             }
         }
         if let Err(e) = self.dp.set_vmacs(&desired) {
@@ -107,8 +130,12 @@ impl Agent {
     /// Tells every client the cache says holds `r.vmac` to use a live
     /// forwarder instead (unicast ARP reply), spreading them over `r.to`.
     fn redirect(&mut self, group: u16, r: &Redirect) {
-        let Some(g) = self.groups.get(&group) else { return };
-        let Some(idx) = self.dp.group_idx(&g.key) else { return };
+        let Some(g) = self.groups.get(&group) else {
+            return;
+        };
+        let Some(idx) = self.dp.group_idx(&g.key) else {
+            return;
+        };
         if r.to.is_empty() {
             return;
         }
@@ -128,9 +155,19 @@ impl Agent {
                 warn!(group, "redirect ARP to {}: {e}", crate::fmt_mac(&k.mac));
                 continue;
             }
-            let moved = ClientValue { fwd, last_seen_ns: monotonic_ns(), ..*v };
+            let moved = ClientValue {
+                fwd,
+                last_seen_ns: monotonic_ns(),
+                ..*v
+            };
             let _ = self.dp.maps.clients.insert(k, moved, 0);
         }
-        info!(group, "moved {} hosts off forwarder {} ({})", clients.len(), r.fwd, crate::fmt_mac(&r.vmac));
+        info!(
+            group,
+            "moved {} hosts off forwarder {} ({})",
+            clients.len(),
+            r.fwd,
+            crate::fmt_mac(&r.vmac)
+        );
     }
 }

@@ -26,8 +26,12 @@ use crate::{
     auth::Authenticator,
     config::{Config, Group},
     dataplane::{AttachSpec, Dataplane, monotonic_ns},
-    engine::{Engine, Identity, Instant},
-    net::{addrlist::AddrList, iface::Interface, socket::{FrameTx, GlbpRx}},
+    engine::{Engine, Identity, Instant, Prior},
+    net::{
+        addrlist::AddrList,
+        iface::Interface,
+        socket::{FrameTx, GlbpRx},
+    },
 };
 pub use rx::RxStats;
 
@@ -76,7 +80,11 @@ fn seed(iface: &Interface, group: u16) -> u64 {
 }
 
 fn group_key(g: &Group) -> gw_common::GroupKey {
-    gw_common::GroupKey { vip: g.vip.octets(), vlan: g.vlan, _pad: 0 }
+    gw_common::GroupKey {
+        vip: g.vip.octets(),
+        vlan: g.vlan,
+        _pad: 0,
+    }
 }
 
 impl Agent {
@@ -146,12 +154,36 @@ impl Agent {
     }
 
     async fn add_group(&mut self, g: Group, t: Instant) -> Result<()> {
-        let me = Identity { ip: self.iface.ip, mac: self.iface.mac };
+        let me = Identity {
+            ip: self.iface.ip,
+            mac: self.iface.mac,
+        };
         let mut engine = Engine::new(g.engine_config(), me, seed(&self.iface, g.group));
         let key = group_key(&g);
         let auth = Authenticator::new(g.auth_mode()?);
-        let out = engine.start(t);
-        self.groups.insert(g.group, GroupRt { cfg: g.clone(), engine, key, auth });
+        // A restart within the lease resumes what the data plane was doing,
+        // so hosts see no gap; otherwise a cold start.
+        let out = match self.dp.adopted_state(&key) {
+            Some(a) => {
+                info!(group = g.group, avg = a.avg, owned = ?a.owned, "resuming from the adopted data plane");
+                let prior = Prior {
+                    active: a.avg,
+                    owned: a.owned,
+                    handed_out: a.handed_out,
+                };
+                engine.resume(t, &prior)
+            }
+            None => engine.start(t),
+        };
+        self.groups.insert(
+            g.group,
+            GroupRt {
+                cfg: g.clone(),
+                engine,
+                key,
+                auth,
+            },
+        );
         self.apply(g.group, out, true).await;
         Ok(())
     }
@@ -180,7 +212,10 @@ impl Agent {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.groups.values().filter_map(|g| g.engine.poll_at()).min()
+        self.groups
+            .values()
+            .filter_map(|g| g.engine.poll_at())
+            .min()
     }
 
     async fn on_timers(&mut self) {
@@ -211,7 +246,10 @@ impl Agent {
         {
             Ok(c) => c,
             Err(e) => {
-                warn!("reload of {} rejected, nothing changed: {e}", path.display());
+                warn!(
+                    "reload of {} rejected, nothing changed: {e}",
+                    path.display()
+                );
                 return;
             }
         };
@@ -220,8 +258,12 @@ impl Agent {
             return;
         }
         let t = now();
-        let gone: Vec<u16> =
-            self.groups.keys().copied().filter(|n| !new.groups.iter().any(|g| g.group == *n)).collect();
+        let gone: Vec<u16> = self
+            .groups
+            .keys()
+            .copied()
+            .filter(|n| !new.groups.iter().any(|g| g.group == *n))
+            .collect();
         for n in gone {
             if let Some(mut g) = self.groups.remove(&n) {
                 let out = g.engine.shutdown(t);
@@ -298,7 +340,9 @@ fn spawn_xdp_logger(logger: crate::dataplane::XdpLogger) {
     };
     tokio::spawn(async move {
         loop {
-            let Ok(mut guard) = fd.readable_mut().await else { return };
+            let Ok(mut guard) = fd.readable_mut().await else {
+                return;
+            };
             guard.get_inner_mut().flush();
             guard.clear_ready();
         }

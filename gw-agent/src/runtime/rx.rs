@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use tracing::{debug, warn};
 
 use super::{Agent, now};
-use crate::{net::socket::Received, proto::{GLBP_TTL, Packet}};
+use crate::{
+    net::socket::Received,
+    proto::{GLBP_TTL, Packet},
+};
 
 /// Why received packets were dropped before reaching an engine.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -71,25 +74,30 @@ impl Agent {
         if let Err(e) = g.auth.verify(bytes, &pkt, super::unix_us()) {
             *self.rx_stats.auth.entry(e.kind()).or_default() += 1;
             let group = pkt.group;
-            self.limited_warn(e.kind(), || format!("group {group}: GLBP packet from {} dropped: {e}", m.src));
+            self.limited_warn(e.kind(), || {
+                format!("group {group}: GLBP packet from {} dropped: {e}", m.src)
+            });
             return;
         }
-        if let Some(h) = pkt.hello() {
-            if h.priority == 255 && self.peers_seen.insert((pkt.group, m.src)) {
-                warn!(
-                    group = pkt.group,
-                    "new peer {} with priority 255: it wins every AVG election{}",
-                    m.src,
-                    if unauthenticated {
-                        "; this group is unauthenticated, so check that it is a router of yours"
-                    } else {
-                        ""
-                    }
-                );
-            }
+        if let Some(h) = pkt.hello()
+            && h.priority == 255
+            && self.peers_seen.insert((pkt.group, m.src))
+        {
+            warn!(
+                group = pkt.group,
+                "new peer {} with priority 255: it wins every AVG election{}",
+                m.src,
+                if unauthenticated {
+                    "; this group is unauthenticated, so check that it is a router of yours"
+                } else {
+                    ""
+                }
+            );
         }
         self.rx_stats.accepted += 1;
-        let Some(g) = self.groups.get_mut(&pkt.group) else { return };
+        let Some(g) = self.groups.get_mut(&pkt.group) else {
+            return;
+        };
         let out = g.engine.receive(now(), m.src, &pkt);
         self.apply(pkt.group, out, false).await;
     }
@@ -105,7 +113,10 @@ impl Agent {
         let last = self.warned.entry(kind).or_insert(now - WARN_EVERY * 2);
         if now.duration_since(*last) >= WARN_EVERY {
             *last = now;
-            warn!("{} (further ones counted, logged at most every 10 s)", msg());
+            warn!(
+                "{} (further ones counted, logged at most every 10 s)",
+                msg()
+            );
         }
     }
 }

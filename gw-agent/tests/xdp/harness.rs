@@ -14,13 +14,12 @@ use std::time::Duration;
 
 use aya::{
     TestRun, TestRunOptions,
-    maps::PerCpuValues,
     programs::{ProgramError, Xdp as XdpProg},
 };
 use gw_agent::dataplane::{DataplaneError, Maps, load_unattached, monotonic_ns, prog_of};
 use gw_common::{
-    ClientKey, ClientValue, Counter, GroupKey, GroupStats, GroupValue, IfConfig, MacKey, Slot,
-    SlotTable, VmacValue,
+    ClientKey, ClientValue, Counter, GroupKey, GroupValue, IfConfig, MacKey, Slot, SlotTable,
+    VmacValue,
 };
 
 use crate::pool::{self, Loaded};
@@ -64,8 +63,6 @@ pub struct Xdp {
     /// Always `Some` until dropped (then back to the pool if `pooled`).
     loaded: Option<Loaded>,
     pooled: bool,
-    /// The CPU this test's thread is pinned to.
-    pub cpu: usize,
 }
 
 impl Drop for Xdp {
@@ -97,12 +94,13 @@ impl Xdp {
         pooled: bool,
         load: impl FnOnce() -> Result<Loaded, DataplaneError>,
     ) -> Option<Self> {
-        let cpu = pin_to_current_cpu();
+        // test_run runs on the caller's CPU: pinning keeps per-CPU
+        // counters of one test on one CPU.
+        pin_to_current_cpu();
         match load() {
             Ok(l) => Some(Self {
                 loaded: Some(l),
                 pooled,
-                cpu,
             }),
             Err(e) if is_eperm(&e) && std::env::var("CI").as_deref() != Ok("true") => {
                 eprintln!("skipped: loading BPF needs root/CAP_BPF ({e})");
@@ -274,28 +272,14 @@ impl Xdp {
         let _ = self.maps_mut().clients.remove(&ClientKey { mac, idx });
     }
 
-    /// This CPU's `GroupStats` (round-robin state is per CPU).
-    pub fn group_stats_here(&self, idx: u16) -> GroupStats {
-        self.maps()
-            .group_stats
-            .get(&(idx as u32), 0)
-            .expect("GW_GROUP_STATS")[self.cpu]
+    /// The group's shared round-robin position.
+    pub fn rr(&self, idx: u16) -> u64 {
+        self.maps().rr.get(&(idx as u32), 0).expect("GW_RR")
     }
 
-    /// Overwrites this CPU's round-robin position.
-    pub fn set_rr_here(&mut self, idx: u16, rr: u64) {
-        let mut all = self
-            .maps()
-            .group_stats
-            .get(&(idx as u32), 0)
-            .expect("GW_GROUP_STATS")
-            .to_vec();
-        all[self.cpu].rr = rr;
-        let v = PerCpuValues::try_from(all).expect("per-CPU values");
-        self.maps_mut()
-            .group_stats
-            .set(idx as u32, v, 0)
-            .expect("GW_GROUP_STATS");
+    /// Overwrites the group's round-robin position.
+    pub fn set_rr(&mut self, idx: u16, rr: u64) {
+        self.maps_mut().rr.set(idx as u32, rr, 0).expect("GW_RR");
     }
 }
 

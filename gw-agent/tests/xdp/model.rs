@@ -91,7 +91,7 @@ impl World {
     pub fn restart_round_robin(&self, x: &mut Xdp) {
         for g in &self.groups {
             if g.setup.mode == MODE_ROUND_ROBIN {
-                x.set_rr_here(g.setup.idx, 0);
+                x.set_rr(g.setup.idx, 0);
             }
         }
     }

@@ -65,6 +65,7 @@ fn reset(m: &mut Maps) {
     m.config.set(0, IfConfig::default(), 0).expect("GW_CONFIG");
     for i in 0..MAX_GROUPS {
         m.leases.set(i, 0, 0).expect("GW_LEASES");
+        m.rr.set(i, 0, 0).expect("GW_RR");
     }
     let empty = SlotTable::default();
     for row in 0..2 * MAX_GROUPS {

@@ -24,11 +24,11 @@ fn ask(x: &mut Xdp, mac: [u8; 6]) -> [u8; 6] {
 fn round_robin_walks_the_table_in_order() {
     // Input: 2 * len + 1 requests from one client, forwarders [1, 2, 3].
     // Output: 1 2 3 1 2 3 1 (the test thread stays on one CPU, whose
-    // position starts at 0); this CPU's rr is the number of answers.
+    // position starts at 0); rr is the number of answers.
     let Some(mut x) = standard() else { return };
     let got: Vec<u8> = (0..7).map(|_| ask(&mut x, CLIENT_MAC)[5]).collect();
     assert_eq!(got, [1, 2, 3, 1, 2, 3, 1]);
-    assert_eq!(x.group_stats_here(0).rr, 7);
+    assert_eq!(x.rr(0), 7);
 }
 
 #[test]
@@ -50,22 +50,22 @@ fn round_robin_over_a_full_table_is_even() {
 
 #[test]
 fn round_robin_continues_from_the_stored_position() {
-    // Input: this CPU's position set to 1000 (len 3). Output: the next
+    // Input: the position set to 1000 (len 3). Output: the next
     // answer is slot 1000 % 3 = 1, then 2.
     let Some(mut x) = standard() else { return };
-    x.set_rr_here(0, 1000);
+    x.set_rr(0, 1000);
     assert_eq!(ask(&mut x, CLIENT_MAC), fwd_mac(2));
     assert_eq!(ask(&mut x, CLIENT_MAC), fwd_mac(3));
 }
 
 #[test]
 fn round_robin_walks_on_across_the_32_bit_boundary() {
-    // Input: this CPU's position at 2^32 - 2, table of 3. Output: slots
+    // Input: the position at 2^32 - 2, table of 3. Output: slots
     // (2^32 - 2) % 3 = 2, then 0, then 2^32 % 3 = 1: the walk goes on in
     // order. Reducing the 64-bit position to 32 bits before the modulo
     // would restart at slot 0 here and hand slot 0 out twice in a row.
     let Some(mut x) = standard() else { return };
-    x.set_rr_here(0, (1 << 32) - 2);
+    x.set_rr(0, (1 << 32) - 2);
     let got: Vec<u8> = (0..4).map(|_| ask(&mut x, CLIENT_MAC)[5]).collect();
     assert_eq!(got, [3, 1, 2, 3]);
 }
@@ -99,7 +99,7 @@ fn host_hash_gives_each_client_a_stable_slot_and_spreads_clients() {
         tally.values().all(|&n| (64..=192).contains(&n)),
         "{tally:?}"
     );
-    assert_eq!(x.group_stats_here(0).rr, 0);
+    assert_eq!(x.rr(0), 0);
 }
 
 #[test]

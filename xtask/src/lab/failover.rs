@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::{
-    measure::{Probes, Sample, outage},
+    measure::{Probes, Sample, outage, sample},
     narrate::{Align, and_list, ms, span},
     signal,
     summary::{Phase, Summary},
@@ -27,7 +27,7 @@ pub(super) fn fail_avg(cx: &mut Ctx, avg: usize, sum: &mut Summary) -> Result<us
         out.router(avg)
     ));
     let probes = cx.probes_with_baseline()?;
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     let (before_macs, before) = cx.host_routers(&s);
     let vmacs: Vec<String> = cx.primary.keys().cloned().collect();
     let fail = Instant::now();
@@ -48,7 +48,7 @@ pub(super) fn fail_avg(cx: &mut Ctx, avg: usize, sum: &mut Summary) -> Result<us
     let took = fail.elapsed();
     cx.run_for(Duration::from_millis(300))?;
     let reports = probes.stop();
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     let (now_macs, now) = cx.host_routers(&s);
     debug_gaps(&reports, fail);
     let outages: Vec<_> = reports.iter().map(|r| outage(r, fail)).collect();
@@ -143,7 +143,7 @@ pub(super) fn fail_avg(cx: &mut Ctx, avg: usize, sum: &mut Summary) -> Result<us
     cx.run_for(Duration::from_millis(300))?;
     let reports = probes.stop();
     let outages: Vec<_> = reports.iter().map(|r| outage(r, on)).collect();
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     let mine = s
         .get(avg)
         .and_then(|x| x.forwarding.first())
@@ -185,7 +185,7 @@ pub(super) fn refresh_primary(cx: &mut Ctx, s: &Sample) {
 /// and takes its forwarder back.
 pub(super) fn fail_forwarder(cx: &mut Ctx, avg: usize, sum: &mut Summary) -> Result<()> {
     let (out, t, n, g) = (cx.out, cx.lab.timers, cx.lab.hosts, cx.lab.gateways);
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     let (_, routers) = cx.host_routers(&s);
     // The busiest router that is not the AVG (the last one on a tie).
     let victim = (1..=g)
@@ -213,7 +213,7 @@ pub(super) fn fail_forwarder(cx: &mut Ctx, avg: usize, sum: &mut Summary) -> Res
         span(t.redirect())
     ));
     let probes = cx.probes_with_baseline()?;
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     let (before_macs, before) = cx.host_routers(&s);
     let vmacs: Vec<String> = cx.primary.keys().cloned().collect();
     let fail = Instant::now();
@@ -289,7 +289,7 @@ pub(super) fn fail_forwarder(cx: &mut Ctx, avg: usize, sum: &mut Summary) -> Res
     };
     cx.run_for(Duration::from_millis(300))?;
     let reports = probes.stop();
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     let (now_macs, now) = cx.host_routers(&s);
     debug_gaps(&reports, fail);
     let outages: Vec<_> = reports.iter().map(|r| outage(r, fail)).collect();
@@ -407,7 +407,7 @@ pub(super) fn fail_forwarder(cx: &mut Ctx, avg: usize, sum: &mut Summary) -> Res
         ));
     }
     sum.phases.push(phase);
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     refresh_primary(cx, &s);
 
     out.blank();
@@ -428,7 +428,7 @@ pub(super) fn fail_forwarder(cx: &mut Ctx, avg: usize, sum: &mut Summary) -> Res
         },
     )?;
     cx.run_for(cx.pace.traffic)?;
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     let routers = cx.host_table(&s);
     drop(probes);
     let frames = cx

@@ -8,7 +8,7 @@ use gw_tests::topo::{SERVER, VIP, gateway_ip};
 
 use super::{
     failover::{fail_avg, fail_forwarder},
-    measure::{self, Probes, Sample, names},
+    measure::{self, Probes, names, sample},
     narrate::{Align, ms, number_word, span},
     summary::{Phase, Summary, distribution},
     watch::{Ctx, hosts_list, plural},
@@ -54,7 +54,7 @@ pub(super) fn story(cx: &mut Ctx) -> Result<Summary> {
                 e
             }
         })?;
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     for i in 1..=g {
         if let Some(st) = s.get(i) {
             for f in &st.forwarding {
@@ -150,7 +150,7 @@ pub(super) fn story(cx: &mut Ctx) -> Result<Summary> {
         },
     )?;
     cx.run_for(cx.pace.traffic)?;
-    let s = Sample::take(&cx.lab);
+    let s = sample(&cx.lab);
     let routers = cx.host_table(&s);
     cx.distribution_line(&routers);
     if let Some(a) = s.get(avg) {

@@ -11,7 +11,7 @@ use gw_tests::topo::host_ip;
 
 use super::{
     Pace,
-    measure::{self, Meter, Probes, Sample, fwd_of, is_group_vmac},
+    measure::{self, Meter, Probes, Sample, fwd_of, is_group_vmac, sample},
     narrate::{Align, Out, bar, number_word, span},
     signal,
     summary::distribution,
@@ -120,7 +120,7 @@ impl Ctx<'_> {
             signal::check()?;
             self.lab.check_agents()?;
             self.show_events();
-            let s = Sample::take(&self.lab);
+            let s = sample(&self.lab);
             self.live(&s, false);
             match done(&self.lab, &s) {
                 Ok(v) => {
@@ -147,14 +147,14 @@ impl Ctx<'_> {
                 Err(String::new())
             }
         })?;
-        let s = Sample::take(&self.lab);
+        let s = sample(&self.lab);
         self.live(&s, true);
         self.out.commit_live();
         Ok(())
     }
 
     pub(super) fn start_meter(&mut self) {
-        let s = Sample::take(&self.lab);
+        let s = sample(&self.lab);
         self.meter = Some(Meter::new(&s));
         self.last_live = Instant::now();
     }

@@ -18,6 +18,8 @@ use gw_tests::{
     topo::{self, VIP},
 };
 
+use gw_tests::group::GroupConfig;
+
 use super::{measure::GwStatus, signal};
 
 /// The GLBP group every gateway runs.
@@ -339,7 +341,7 @@ impl Lab {
                         if !o.status.success() {
                             return None;
                         }
-                        GwStatus::parse(&serde_json::from_slice(&o.stdout).ok()?)
+                        GwStatus::parse(&serde_json::from_slice(&o.stdout).ok()?, GROUP)
                     })
                 })
                 .collect();
@@ -507,23 +509,19 @@ pub fn day_seconds(ts: &str) -> Option<f64> {
 }
 
 pub fn config_json(priority: u8, gateways: usize, t: &Timers) -> serde_json::Value {
-    serde_json::json!({
-        "interface": "lan0",
-        "groups": [{
-            "group": GROUP,
-            "vip": VIP.to_string(),
-            "priority": priority,
-            "timers": {
-                "hello_ms": t.hello_ms,
-                "hold_ms": t.hold_ms,
-                "redirect_s": t.redirect_s,
-                "timeout_s": t.timeout_s,
-            },
-            "forwarder_preempt": { "enabled": true, "delay_ms": t.fwd_preempt_ms },
-            "max_forwarders": gateways.max(4),
-            "load_balancing": "round-robin",
-        }]
-    })
+    GroupConfig {
+        priority,
+        hello_ms: t.hello_ms,
+        hold_ms: t.hold_ms,
+        redirect_s: t.redirect_s,
+        timeout_s: t.timeout_s,
+        fwd_preempt_ms: t.fwd_preempt_ms,
+        preempt: false,
+        max_forwarders: gateways.max(4),
+        method: "round-robin",
+        extra_group: serde_json::json!({}),
+    }
+    .json()
 }
 
 #[cfg(test)]
