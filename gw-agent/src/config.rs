@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{EngineConfig, LoadBalancing, Weighting};
 
+#[path = "config_track.rs"]
+mod track;
+pub use track::{DEFAULT_ROUTE_INTERVAL_MS, Track, TrackObject, parse_prefix};
+
 /// A rejected config: which field, and why.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{field}: {reason}")]
@@ -47,7 +51,26 @@ pub struct Config {
     pub client_cache: ClientCache,
     #[serde(default)]
     pub arp_rate_limit: ArpRateLimit,
+    /// A command run on every gateway and forwarder state change.
+    #[serde(default)]
+    pub notify: Option<Notify>,
     pub groups: Vec<Group>,
+}
+
+/// Like keepalived's notify scripts. Arguments (README "Notify"):
+/// `INTERFACE GROUP gateway OLD NEW` or
+/// `INTERFACE GROUP forwarder NUMBER OLD NEW`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    pub command: std::path::PathBuf,
+    /// Killed if still running after this long.
+    #[serde(default = "default_notify_timeout")]
+    pub timeout_ms: u32,
+}
+
+fn default_notify_timeout() -> u32 {
+    5000
 }
 
 /// Per source MAC limit on ARP requests for a VIP, enforced in XDP: an ARP
@@ -109,6 +132,9 @@ pub struct Group {
     pub load_balancing: Method,
     #[serde(default)]
     pub weighting: WeightingConfig,
+    /// Objects that lower the weight while down (see config_track.rs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track: Vec<Track>,
     #[serde(default)]
     pub authentication: Authentication,
 }
@@ -245,6 +271,36 @@ impl Config {
         if cc.max_entries == 0 || cc.max_entries > 1_000_000 {
             return Err(err("client_cache.max_entries", "must be 1..=1000000"));
         }
+        if cc.timeout_s == 0 {
+            return Err(err(
+                "client_cache.timeout_s",
+                "must be at least 1 (hosts not seen for this long are forgotten)",
+            ));
+        }
+        if let Some(n) = &self.notify {
+            use std::os::unix::fs::PermissionsExt;
+            if !n.command.is_absolute() {
+                return Err(err("notify.command", "must be an absolute path"));
+            }
+            match std::fs::metadata(&n.command) {
+                Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {}
+                Ok(_) => {
+                    return Err(err(
+                        "notify.command",
+                        format!("{} is not an executable file", n.command.display()),
+                    ));
+                }
+                Err(e) => {
+                    return Err(err(
+                        "notify.command",
+                        format!("{}: {e}", n.command.display()),
+                    ));
+                }
+            }
+            if n.timeout_ms == 0 || n.timeout_ms > 60_000 {
+                return Err(err("notify.timeout_ms", "must be 1..=60000"));
+            }
+        }
         let r = &self.arp_rate_limit;
         if r.per_mac_pps > 1_000_000 {
             return Err(err(
@@ -373,10 +429,10 @@ impl Group {
                 format!("{lower} is out of range 1..=254"),
             ));
         }
-        if upper > w.max {
+        if upper > w.max || upper == 0 {
             return Err(err(
                 f("weighting.upper"),
-                format!("{upper} exceeds weighting.max ({})", w.max),
+                format!("{upper} is out of range 1..=weighting.max ({})", w.max),
             ));
         }
         if w.lower.is_some() && lower >= upper {
@@ -385,6 +441,7 @@ impl Group {
                 format!("{lower} must be below upper ({upper})"),
             ));
         }
+        track::validate(&self.track, f)?;
         Ok(())
     }
 
@@ -488,6 +545,7 @@ impl Group {
             max_forwarders: default_max_forwarders(),
             load_balancing: Method::default(),
             weighting: WeightingConfig::default(),
+            track: Vec::new(),
             authentication: Authentication::None,
         }
     }

@@ -151,3 +151,133 @@ fn authentication_is_validated() {
         "groups[0].authentication.hmac_sha256.key_file"
     );
 }
+
+#[test]
+fn tracked_objects_parse_with_defaults() {
+    let c = Config::parse(&with_group(
+        r#"{"group":1,"vip":"192.0.2.1","track":[
+            {"interface":"eth1","decrement":30},
+            {"route":"203.0.113.0/24","decrement":20},
+            {"next_hop":"198.51.100.2"},
+            {"script":"/usr/local/bin/check","interval_ms":2000,"timeout_ms":1000,"decrement":10}
+        ]}"#,
+    ))
+    .unwrap();
+    let objs: Vec<TrackObject> = c.groups[0].track.iter().map(Track::object).collect();
+    assert_eq!(objs[0], TrackObject::Interface("eth1".into()));
+    assert_eq!(
+        objs[1],
+        TrackObject::Route {
+            addr: "203.0.113.0".parse().unwrap(),
+            len: 24,
+            interval_ms: 5000
+        }
+    );
+    assert_eq!(c.groups[0].track[2].decrement, 10, "Cisco's default");
+    assert!(matches!(
+        &objs[3],
+        TrackObject::Script {
+            interval_ms: 2000,
+            timeout_ms: 1000,
+            ..
+        }
+    ));
+    assert_eq!(objs[3].to_string(), "script /usr/local/bin/check");
+}
+
+#[test]
+fn tracked_object_rejections_name_the_field() {
+    let cases = [
+        (
+            r#"{"interface":"eth1","decrement":0}"#,
+            "track[0].decrement",
+        ),
+        (
+            r#"{"interface":"eth1","decrement":255}"#,
+            "track[0].decrement",
+        ),
+        (r#"{"interface":"a b"}"#, "track[0].interface"),
+        (
+            r#"{"interface":"eth1","interval_ms":500}"#,
+            "track[0].interval_ms",
+        ),
+        (r#"{"route":"203.0.113.0"}"#, "track[0].route"),
+        (r#"{"route":"203.0.113.0/33"}"#, "track[0].route"),
+        (r#"{"route":"203.0.113.5/24"}"#, "track[0].route"),
+        (r#"{"route":"203.0.113/24"}"#, "track[0].route"),
+        (
+            r#"{"route":"203.0.113.0/24","timeout_ms":5}"#,
+            "track[0].timeout_ms",
+        ),
+        (r#"{"next_hop":"224.0.0.5"}"#, "track[0].next_hop"),
+        (r#"{"script":"check.sh"}"#, "track[0].script"),
+        (
+            r#"{"script":"/bin/true","interval_ms":50}"#,
+            "track[0].interval_ms",
+        ),
+        (
+            r#"{"script":"/bin/true","interval_ms":1000,"timeout_ms":2000}"#,
+            "track[0].timeout_ms",
+        ),
+        (r#"{"decrement":10}"#, "track[0]"),
+        (
+            r#"{"interface":"eth1","route":"203.0.113.0/24"}"#,
+            "track[0]",
+        ),
+    ];
+    for (t, field) in cases {
+        let g = format!(r#"{{"group":1,"vip":"192.0.2.1","track":[{t}]}}"#);
+        assert_eq!(
+            field_of(&with_group(&g)),
+            format!("groups[0].{field}"),
+            "{t}"
+        );
+    }
+    let e = Config::parse(&with_group(
+        r#"{"group":1,"vip":"192.0.2.1","track":[{"route":"203.0.113.5/24"}]}"#,
+    ))
+    .unwrap_err();
+    assert!(e.reason.contains("did you mean 203.0.113.0/24"), "{e}");
+    let twice = r#"{"group":1,"vip":"192.0.2.1","track":[{"interface":"eth1"},{"interface":"eth1","decrement":5}]}"#;
+    assert_eq!(field_of(&with_group(twice)), "groups[0].track[1]");
+    let e = Config::parse(&with_group(
+        r#"{"group":1,"vip":"192.0.2.1","track":[{"interfce":"eth1"}]}"#,
+    ))
+    .unwrap_err();
+    assert!(e.reason.contains("unknown field `interfce`"), "{e}");
+}
+
+#[test]
+fn weighting_and_cache_ranges_are_checked() {
+    let cases = [
+        (r#""weighting":{"max":0}"#, "groups[0].weighting.max"),
+        (
+            r#""weighting":{"max":100,"lower":0}"#,
+            "groups[0].weighting.lower",
+        ),
+        (
+            r#""weighting":{"max":100,"lower":80,"upper":80}"#,
+            "groups[0].weighting.lower",
+        ),
+        (
+            r#""weighting":{"max":100,"upper":101}"#,
+            "groups[0].weighting.upper",
+        ),
+        (
+            r#""weighting":{"max":100,"upper":0}"#,
+            "groups[0].weighting.upper",
+        ),
+    ];
+    for (w, field) in cases {
+        let g = format!(r#"{{"group":1,"vip":"192.0.2.1",{w}}}"#);
+        assert_eq!(field_of(&with_group(&g)), field, "{w}");
+    }
+    let zero = r#"{"interface":"eth0","client_cache":{"timeout_s":0},"groups":[{"group":1,"vip":"192.0.2.1"}]}"#;
+    assert_eq!(field_of(zero), "client_cache.timeout_s");
+    // An unknown method is a syntax error that names the variants.
+    let e = Config::parse(&with_group(
+        r#"{"group":1,"vip":"192.0.2.1","load_balancing":"least-used"}"#,
+    ))
+    .unwrap_err();
+    assert!(e.reason.contains("host-dependent"), "{e}");
+}

@@ -12,8 +12,10 @@
 
 pub mod auth;
 pub mod config;
+pub mod control;
 pub mod dataplane;
 pub mod engine;
+pub mod metrics;
 pub mod net;
 pub mod policy;
 pub mod proto;

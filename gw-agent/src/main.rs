@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use gw_agent::{
     config::{Config, Group, Timers, XdpMode},
-    runtime::Agent,
+    runtime::{Agent, RunOptions},
     status,
 };
 
@@ -32,17 +32,55 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the agent: attach the XDP program and speak GLBP.
+    #[command(long_about = "\
+Attaches the XDP program to the interface (native mode with a fallback to \
+generic; generic on veth), pins its maps and link under \
+/sys/fs/bpf/gw/<netns>/<interface>/, and speaks GLBP on UDP 3222 \
+(224.0.0.102, TTL 255) for every configured group: elects the AVG, assigns \
+forwarders, takes over failed ones, and rewrites the maps the XDP program \
+answers ARP from. A pinned program left by a previous agent is adopted \
+without a gap.
+
+Signals: SIGTERM/SIGINT resign at once (peers take over without waiting for \
+the hold time), detach and unpin; SIGHUP re-reads --config and applies only \
+what changed (a bad file changes nothing).
+
+Examples:
+  gw-agent run --interface eth0 --group 1 --vip 192.0.2.1 --priority 110
+  gw-agent run --config /etc/gw/eth0.json --metrics 127.0.0.1:9712")]
     Run(RunArgs),
-    /// Show groups, vMACs and counters from the pinned maps.
+    /// Show groups (like `show glbp brief`), or everything with --detail.
+    #[command(long_about = "\
+Shows every gw interface in this network namespace: the control plane from the \
+running agent (state, priority, active and standby router, forwarders, timers, \
+peers) and the data plane from the pinned BPF maps (whether XDP answers ARP, \
+the lease, slot table, counters, client cache). Works while the agent is down: \
+it then says so and shows the maps only.
+
+JSON (--json): an array, one object per interface; see README \"status JSON\".")]
     Status {
         /// Only this interface.
         #[arg(long)]
         interface: Option<String>,
-        /// Machine-readable output.
+        /// Everything: timers with remaining time, preemption, members,
+        /// each forwarder, counters (like `show glbp`).
+        #[arg(long)]
+        detail: bool,
+        /// Machine-readable output (brief and detail print the same JSON).
         #[arg(long)]
         json: bool,
+        /// List the hosts in the client cache instead: MAC, IP, forwarder,
+        /// age (with --json: an array of them).
+        #[arg(long, conflicts_with = "detail")]
+        clients: bool,
     },
     /// Validate a config file; exit non-zero naming the bad field.
+    #[command(long_about = "\
+Parses and validates the config exactly as `run` and SIGHUP do (including \
+key file permissions and the notify command), touching nothing. Exits 0 and \
+prints a summary, or exits 1 with `FIELD: REASON`, e.g. \
+`groups[0].timers.hold_ms: 400 must exceed hello_ms (500)`. Used by the \
+systemd unit's ExecStartPre.")]
     Check {
         #[arg(long)]
         config: PathBuf,
@@ -75,6 +113,10 @@ struct RunArgs {
     /// Quick form: enable AVG preemption.
     #[arg(long)]
     preempt: bool,
+    /// Serve Prometheus metrics on ADDR:PORT (e.g. 127.0.0.1:9712); off
+    /// by default.
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<std::net::SocketAddr>,
     /// XDP attach mode (overrides the config's xdp_mode).
     #[arg(long, value_enum)]
     xdp_mode: Option<ModeArg>,
@@ -120,12 +162,33 @@ fn real_main(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Cmd::Status { interface, json } => {
+        Cmd::Status {
+            interface,
+            json,
+            clients: true,
+            ..
+        } => {
+            let list = status::clients::collect(interface.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print!("{}", status::clients::render(&list));
+            }
+            Ok(())
+        }
+        Cmd::Status {
+            interface,
+            detail,
+            json,
+            ..
+        } => {
             let all = status::collect(interface.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
+            } else if detail {
+                print!("{}", status::detail(&all));
             } else {
-                print!("{}", status::render(&all));
+                print!("{}", status::brief(&all));
             }
             Ok(())
         }
@@ -136,7 +199,14 @@ fn real_main(cli: Cli) -> Result<()> {
                 .build()?;
             rt.block_on(async {
                 let (agent, rx) = Agent::start(cfg).await?;
-                agent.run(rx).await
+                agent
+                    .run(
+                        rx,
+                        RunOptions {
+                            metrics: args.metrics,
+                        },
+                    )
+                    .await
             })
         }
     }
@@ -171,6 +241,7 @@ fn run_config(a: &RunArgs) -> Result<Config> {
                 xdp_mode: XdpMode::Auto,
                 client_cache: Default::default(),
                 arp_rate_limit: Default::default(),
+                notify: None,
                 groups: vec![g],
             }
         }

@@ -27,6 +27,9 @@ pub const MAX_VMACS: u32 = 4096;
 /// Source MACs the ARP rate limiter tracks (LRU: a flood of forged MACs
 /// evicts old entries, never fills up).
 pub const RATE_TRACKED: u32 = 65536;
+/// Virtual IPv6 addresses one group may have (its link-local one and up to
+/// three global ones); sizes `GW_GROUPS6`.
+pub const MAX_VIP6_PER_GROUP: u32 = 4;
 /// Default client-cache size (entries per interface).
 pub const DEFAULT_CLIENT_CACHE: u32 = 16384;
 
@@ -44,8 +47,9 @@ pub mod map_names {
     pub const CLIENTS: &str = "GW_CLIENTS";
     pub const RATE: &str = "GW_RATE";
     pub const RR: &str = "GW_RR";
+    pub const GROUPS6: &str = "GW_GROUPS6";
     /// Every map the program defines, for pinning and status.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         CONFIG,
         GROUPS,
         LEASES,
@@ -57,6 +61,7 @@ pub mod map_names {
         CLIENTS,
         RATE,
         RR,
+        GROUPS6,
     ];
 }
 

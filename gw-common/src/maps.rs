@@ -47,6 +47,21 @@ pub struct GroupKey {
     pub _pad: u16,
 }
 
+/// `GW_GROUPS6` (hash) key: which Neighbor Solicitations belong to a
+/// group. Its value is the group's `GroupValue`, the same one its IPv4
+/// `GroupKey` maps to, so both families share the group's index, slot
+/// table, lease, counters and vMACs.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupKey6 {
+    /// Virtual IPv6 address (link-local or global), network byte order.
+    pub vip: [u8; 16],
+    /// VLAN id of the innermost tag (0 = untagged), host byte order.
+    pub vlan: u16,
+    /// Reserved, zero (keys are compared byte for byte).
+    pub _pad: u16,
+}
+
 /// Group flag: this router is the AVG and answers broadcast ARP.
 pub const GROUP_FLAG_AVG: u8 = 1;
 
@@ -156,28 +171,48 @@ pub enum Counter {
     ArpReplyAvg = 3,
     /// Unicast ARP request to an owned vMAC answered with it (XDP_TX).
     ArpReplyUnicast = 4,
-    /// ARP request for a VIP while not AVG: dropped.
+    /// ARP request (or Neighbor Solicitation) for a VIP while not AVG:
+    /// dropped.
     DropNotAvg = 5,
-    /// ARP for a VIP while the agent's lease has run out: dropped.
+    /// ARP (or Neighbor Solicitation) for a VIP while the agent's lease
+    /// has run out: dropped.
     DropLeaseExpired = 6,
-    /// ARP reply or other opcode for a VIP: dropped.
+    /// ARP reply or other opcode for a VIP, or a Neighbor Advertisement
+    /// for a virtual IPv6 address: dropped.
     DropNotRequest = 7,
     /// Gratuitous ARP (or probe) for a VIP: dropped.
     DropGratuitous = 8,
-    /// AVG with an empty slot table: dropped.
+    /// AVG with an empty slot table (ARP or ND): dropped.
     DropEmptyTable = 9,
     /// Frame to an owned vMAC rewritten to the interface MAC and passed.
     VmacRewrite = 10,
     /// Frame to a known vMAC while the lease has run out: passed untouched.
     VmacLeaseExpired = 11,
-    /// ARP request whose sender is our own interface MAC: dropped.
+    /// ARP request (or Neighbor Solicitation) whose sender is our own
+    /// interface MAC: dropped.
     DropOwnSender = 12,
-    /// ARP request over its sender's rate limit: dropped.
+    /// ARP request (or Neighbor Solicitation) over its sender's rate
+    /// limit: dropped.
     DropRateLimited = 13,
+    /// Neighbor Solicitation for a virtual IPv6 address answered as AVG
+    /// with a Neighbor Advertisement (XDP_TX).
+    Nd6ReplyAvg = 14,
+    /// Neighbor Solicitation to an owned vMAC answered with it (XDP_TX).
+    Nd6ReplyUnicast = 15,
+    /// Duplicate Address Detection probe (source ::) for a virtual IPv6
+    /// address defended by the AVG: advertisement to ff02::1 (XDP_TX).
+    Nd6ReplyDad = 16,
+    /// Neighbor Solicitation for a virtual IPv6 address failing RFC 4861
+    /// 7.1.1 (hop limit, code, checksum, length, options, DAD rules):
+    /// dropped.
+    Nd6DropInvalid = 17,
+    /// Valid Neighbor Solicitation the program cannot answer (more option
+    /// bytes than it verifies, or no room to grow the frame): dropped.
+    Nd6DropUnsupported = 18,
 }
 
 impl Counter {
-    pub const COUNT: u32 = 14;
+    pub const COUNT: u32 = 19;
     pub const ALL: [Counter; Self::COUNT as usize] = [
         Counter::Pass,
         Counter::Truncated,
@@ -193,6 +228,11 @@ impl Counter {
         Counter::VmacLeaseExpired,
         Counter::DropOwnSender,
         Counter::DropRateLimited,
+        Counter::Nd6ReplyAvg,
+        Counter::Nd6ReplyUnicast,
+        Counter::Nd6ReplyDad,
+        Counter::Nd6DropInvalid,
+        Counter::Nd6DropUnsupported,
     ];
 
     /// Stable snake_case name, used in status output and JSON.
@@ -212,6 +252,11 @@ impl Counter {
             Counter::VmacLeaseExpired => "vmac_lease_expired",
             Counter::DropOwnSender => "drop_own_sender",
             Counter::DropRateLimited => "drop_rate_limited",
+            Counter::Nd6ReplyAvg => "nd6_reply_avg",
+            Counter::Nd6ReplyUnicast => "nd6_reply_unicast",
+            Counter::Nd6ReplyDad => "nd6_reply_dad",
+            Counter::Nd6DropInvalid => "nd6_drop_invalid",
+            Counter::Nd6DropUnsupported => "nd6_drop_unsupported",
         }
     }
 }
@@ -220,11 +265,12 @@ impl Counter {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GroupStats {
-    /// ARP requests for the VIP seen.
+    /// ARP requests for the VIP seen (with Neighbor Solicitations and
+    /// Advertisements for the group's virtual IPv6 addresses).
     pub arp_requests: u64,
-    /// ARP replies sent (AVG and unicast).
+    /// ARP replies sent (AVG and unicast), and Neighbor Advertisements.
     pub arp_replies: u64,
-    /// ARP for the VIP dropped.
+    /// ARP (and ND) for the VIP dropped.
     pub arp_drops: u64,
     /// Frames to owned vMACs passed up for routing.
     pub vmac_frames: u64,
@@ -236,7 +282,8 @@ pub struct GroupStats {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FwdStats {
-    /// ARP replies that handed out this forwarder's vMAC.
+    /// ARP replies (and Neighbor Advertisements) that handed out this
+    /// forwarder's vMAC.
     pub arp_replies: u64,
     /// Frames received for this forwarder's vMAC (while we own it).
     pub frames: u64,
@@ -255,7 +302,9 @@ pub struct ClientKey {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClientValue {
-    /// The host's IPv4 address (ARP sender protocol address), network order.
+    /// The host's IPv4 address (ARP sender protocol address), network order;
+    /// 0.0.0.0 for a host seen only over IPv6 (Neighbor Discovery and IPv6
+    /// frames keep an address learned earlier and never write one).
     pub ip: [u8; 4],
     /// Forwarder whose vMAC the host got last.
     pub fwd: u8,
@@ -272,6 +321,8 @@ const _: () = {
     assert!(size_of::<RateState>() == 8);
     assert!(size_of::<GroupKey>() == 8);
     assert!(offset_of!(GroupKey, vlan) == 4);
+    assert!(size_of::<GroupKey6>() == 20);
+    assert!(offset_of!(GroupKey6, vlan) == 16);
     assert!(size_of::<GroupValue>() == 8);
     assert!(offset_of!(GroupValue, flags) == 4);
     assert!(offset_of!(GroupValue, table) == 6);
@@ -295,6 +346,7 @@ mod pod {
     unsafe impl aya::Pod for IfConfig {}
     unsafe impl aya::Pod for RateState {}
     unsafe impl aya::Pod for GroupKey {}
+    unsafe impl aya::Pod for GroupKey6 {}
     unsafe impl aya::Pod for GroupValue {}
     unsafe impl aya::Pod for SlotTable {}
     unsafe impl aya::Pod for MacKey {}

@@ -34,6 +34,18 @@ pub const fn parse_vmac(mac: &[u8; 6]) -> Option<(u16, u8)> {
     Some((((mac[3] as u16) << 8) | mac[4] as u16, mac[5]))
 }
 
+/// The group's default virtual IPv6 link-local address, as Cisco derives
+/// it for `glbp N ipv6 autoconfig`: fe80:: plus the modified EUI-64
+/// interface id of the group's forwarder-0 MAC `00:07:b4:0G:GG:00`, with
+/// the universal/local bit left as it is (Cisco shows group 1 as
+/// `FE80::7:B4FF:FE00:100`, not `FE80::207:...`): `fe80::7:b4ff:fe0G:GG00`.
+pub const fn virtual_link_local(group: u16) -> [u8; 16] {
+    let m = vmac(group, 0);
+    [
+        0xfe, 0x80, 0, 0, 0, 0, 0, 0, m[0], m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5],
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +56,16 @@ mod tests {
         assert_eq!(vmac(1020, 1), [0x00, 0x07, 0xb4, 0x03, 0xfc, 0x01]);
         assert_eq!(vmac(1, 2), [0x00, 0x07, 0xb4, 0x00, 0x01, 0x02]);
         assert_eq!(parse_vmac(&vmac(1020, 1)), Some((1020, 1)));
+    }
+
+    #[test]
+    fn virtual_link_local_is_ciscos() {
+        // fe80::7:b4ff:fe00:100 for group 1, fe80::7:b4ff:fe03:fc00 for 1020.
+        let g1 = [
+            0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x07, 0xb4, 0xff, 0xfe, 0, 0x01, 0,
+        ];
+        assert_eq!(virtual_link_local(1), g1);
+        assert_eq!(virtual_link_local(1020)[13..], [0x03, 0xfc, 0x00]);
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! 2. ARP whose target is a configured VIP: a request to an owned vMAC is
 //!    answered with that vMAC; any other request is answered by the AVG with
 //!    a vMAC from the group's slot table; everything else for the VIP drops.
-//! 3. Frames to an owned vMAC get the interface MAC as destination and pass.
-//! 4. Everything else passes untouched.
+//! 3. Neighbor Solicitations for a virtual IPv6 address: the same, with
+//!    Neighbor Advertisements (nd6.rs).
+//! 4. Frames to an owned vMAC get the interface MAC as destination and pass.
+//! 5. Everything else passes untouched.
 //!
 //! The program holds no protocol state. Every verdict is counted by reason
 //! in `GW_STATS`; nothing maps to XDP_ABORTED.
@@ -18,6 +20,7 @@
 
 mod frame;
 mod maps;
+mod nd6;
 
 use aya_ebpf::{
     bindings::xdp_action, helpers::bpf_ktime_get_ns, macros::xdp, programs::XdpContext,
@@ -26,7 +29,7 @@ use aya_log_ebpf::warn;
 use core::intrinsics::{AtomicOrdering, atomic_xadd};
 use gw_common::{
     ClientKey, ClientValue, Counter, FWD_STATS_PER_GROUP, GROUP_FLAG_AVG, GroupKey, GroupValue,
-    MODE_HOST_HASH, MacKey, RateState, SLOT_TABLE_LEN, has_vmac_prefix,
+    MODE_HOST_HASH, MacKey, RateState, SLOT_TABLE_LEN, Slot, has_vmac_prefix,
 };
 
 use frame::{ARP_LEN, Frame, arp_off as a};
@@ -35,6 +38,7 @@ use maps::*;
 const ETH_P_ARP: u16 = 0x0806;
 const ARP_HTYPE_ETHER: u16 = 1;
 const ETH_P_IP: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
 const ARPOP_REQUEST: u16 = 1;
 const ARPOP_REPLY: u16 = 2;
 /// How stale a client entry may get before forwarded traffic refreshes it.
@@ -43,7 +47,7 @@ const CLIENT_REFRESH_NS: u64 = 1_000_000_000;
 #[xdp]
 pub fn gw_xdp(ctx: XdpContext) -> u32 {
     let frame = Frame::new(&ctx);
-    let (verdict, counter) = classify(&frame);
+    let (verdict, counter) = classify(&ctx, &frame);
     count(counter);
     if counter == Counter::DropEmptyTable {
         // Rare and a configuration problem: worth a line in the agent's log.
@@ -53,12 +57,18 @@ pub fn gw_xdp(ctx: XdpContext) -> u32 {
 }
 
 #[inline(always)]
-fn classify(f: &Frame) -> (u32, Counter) {
+fn classify(ctx: &XdpContext, f: &Frame) -> (u32, Counter) {
     let Some(l2) = f.l2() else {
         return (xdp_action::XDP_PASS, Counter::Truncated);
     };
     if l2.ethertype == ETH_P_ARP {
         if let Some(r) = arp(f, l2.off, l2.vlan, &l2.dst) {
+            return r;
+        }
+    }
+    if l2.ethertype == ETH_P_IPV6 {
+        // After an answer the frame may have a new length: `f` is stale.
+        if let Some(r) = nd6::nd6(ctx, f, &l2) {
             return r;
         }
     }
@@ -152,15 +162,25 @@ fn arp_for_vip(
     if group.flags & GROUP_FLAG_AVG == 0 {
         return (drop, Counter::DropNotAvg);
     }
-    let Some(table) = GW_SLOTS.get_ptr(group.slot_row()) else {
+    let Some(slot) = pick_slot(group, &sha) else {
         return (drop, Counter::DropEmptyTable);
     };
+    reply(f, off, &cfg.mac, &slot.mac, &sha, &spa, &tpa);
+    account(group.idx, slot.fwd, &sha, &spa, now, gstats);
+    (xdp_action::XDP_TX, Counter::ArpReplyAvg)
+}
+
+/// The AVG's answer for the host `client`: a slot of the group's live
+/// table, by the group's policy. `None` when the table is empty.
+#[inline(always)]
+fn pick_slot(group: &GroupValue, client: &[u8; 6]) -> Option<Slot> {
+    let table = GW_SLOTS.get_ptr(group.slot_row())?;
     let len = unsafe { (*table).len };
     if len == 0 || len > SLOT_TABLE_LEN as u32 {
-        return (drop, Counter::DropEmptyTable);
+        return None;
     }
     let pick = if group.mode == MODE_HOST_HASH {
-        mac_hash(&sha)
+        mac_hash(client)
     } else {
         match GW_RR.get_ptr_mut(group.idx as u32) {
             Some(p) => {
@@ -182,10 +202,7 @@ fn arp_for_vip(
     // LLVM knows pick % len < 256 and would drop a plain mask, but the
     // verifier does not track modulo bounds: hide the value, then mask.
     let i = core::hint::black_box(pick % len) as usize & (SLOT_TABLE_LEN - 1);
-    let slot = unsafe { (*table).slots[i] };
-    reply(f, off, &cfg.mac, &slot.mac, &sha, &spa, &tpa);
-    account(group.idx, slot.fwd, &sha, &spa, now, gstats);
-    (xdp_action::XDP_TX, Counter::ArpReplyAvg)
+    Some(unsafe { (*table).slots[i] })
 }
 
 /// Turns the request into its reply in place; VLAN tags stay as they are.
@@ -293,6 +310,9 @@ fn vmac_frame(f: &Frame, l2: &frame::L2) -> (u32, Counter) {
         let src_ip: [u8; 4] = f.bytes_at(l2.off + 12);
         let src_mac: [u8; 6] = f.bytes_at(6);
         remember(v.idx, &src_mac, &src_ip, v.fwd, now, CLIENT_REFRESH_NS);
+    } else if l2.ethertype == ETH_P_IPV6 && f.has(l2.off, 40) {
+        let src_mac: [u8; 6] = f.bytes_at(6);
+        nd6::remember6(v.idx, &src_mac, v.fwd, now, CLIENT_REFRESH_NS);
     }
     (pass, Counter::VmacRewrite)
 }

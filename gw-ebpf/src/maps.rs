@@ -8,8 +8,8 @@ use aya_ebpf::{
 };
 use gw_common::{
     ClientKey, ClientValue, Counter, DEFAULT_CLIENT_CACHE, FWD_STATS_PER_GROUP, FwdStats, GroupKey,
-    GroupStats, GroupValue, IfConfig, MAX_GROUPS, MAX_VMACS, MacKey, RATE_TRACKED, RateState,
-    SlotTable, VmacValue,
+    GroupKey6, GroupStats, GroupValue, IfConfig, MAX_GROUPS, MAX_VIP6_PER_GROUP, MAX_VMACS, MacKey,
+    RATE_TRACKED, RateState, SlotTable, VmacValue,
 };
 
 const GROUPS: usize = MAX_GROUPS as usize;
@@ -19,6 +19,12 @@ pub static GW_CONFIG: Array<IfConfig, 1> = Array::new();
 
 #[btf_map]
 pub static GW_GROUPS: HashMap<GroupKey, GroupValue, GROUPS> = HashMap::new();
+
+/// Virtual IPv6 addresses: several per group (the link-local one and any
+/// global ones), each mapping to the group's `GroupValue`.
+#[btf_map]
+pub static GW_GROUPS6: HashMap<GroupKey6, GroupValue, { GROUPS * MAX_VIP6_PER_GROUP as usize }> =
+    HashMap::new();
 
 /// Per group index: the round-robin position, shared by all CPUs (one
 /// atomic add per answer) so answers stay even however requests spread

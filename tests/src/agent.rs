@@ -31,10 +31,28 @@ pub struct Agent {
 impl Agent {
     /// Starts `gw-agent run ARGS` in `ns`, logging to a file (shown on failure).
     pub fn start(ns: &Netns, args: &[&str]) -> Agent {
+        Self::start_wrapped(ns, &[], args)
+    }
+
+    /// Like `start`, with the agent run through `wrapper` (e.g. setpriv
+    /// with a user and capabilities).
+    pub fn start_wrapped(ns: &Netns, wrapper: &[&str], args: &[&str]) -> Agent {
         let log = std::env::temp_dir().join(format!("{}-agent.log", ns.name));
         let file = std::fs::File::create(&log).expect("log file");
+        let bin = bin();
+        let (program, rest): (&str, Vec<&str>) = match wrapper.split_first() {
+            Some((p, r)) => (
+                p,
+                r.iter()
+                    .copied()
+                    .chain([bin.to_str().expect("utf-8 path")])
+                    .collect(),
+            ),
+            None => (bin.to_str().expect("utf-8 path"), Vec::new()),
+        };
         let child = ns
-            .command(bin().to_str().expect("utf-8 path"))
+            .command(program)
+            .args(rest)
             .arg("run")
             .args(args)
             .env("RUST_LOG", "info")

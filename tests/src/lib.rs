@@ -6,6 +6,7 @@
 //! tests run in parallel; everything removed on drop, also on panic.
 
 pub mod agent;
+pub mod arp;
 pub mod group;
 pub mod netns;
 pub mod probe;

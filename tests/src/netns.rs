@@ -85,6 +85,8 @@ impl Drop for Netns {
             .status();
         // Pins the agent left (SIGKILL tests) live in the shared bpffs.
         let _ = std::fs::remove_dir_all(format!("/sys/fs/bpf/gw/{}", self.name));
+        // And the control socket of an agent that did not stop cleanly.
+        let _ = std::fs::remove_dir_all(format!("/run/gw/{}", self.name));
     }
 }
 

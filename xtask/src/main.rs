@@ -1,6 +1,8 @@
 //! `cargo xtask`: orchestration only (set-up, build, test, run, lab, bench).
 //! Everything runs as root directly; there is no sudo on these machines.
 
+mod bench;
+mod fuzz;
 mod lab;
 mod setup;
 
@@ -41,6 +43,12 @@ enum Cmd {
     /// The demo: routers, hosts and a server in network namespaces;
     /// election, load sharing, failures and measured outages, narrated.
     Lab(lab::LabArgs),
+    /// Fuzz the GLBP codec, the config parser and the authenticator
+    /// (cargo-fuzz, nightly) for a bounded time per target.
+    Fuzz(fuzz::FuzzArgs),
+    /// Every benchmark in network namespaces: report in target/bench/
+    /// (report.md, report.json); `--smoke` for a quick check that all run.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> Result<()> {
@@ -60,6 +68,8 @@ fn main() -> Result<()> {
             status(Command::new(agent_bin(release)?).args(args))
         }
         Cmd::Lab(args) => lab::main(args),
+        Cmd::Fuzz(args) => fuzz::main(args),
+        Cmd::Bench(args) => bench::main(args),
     }
 }
 

@@ -17,6 +17,8 @@ const PACKAGES: &[&str] = &[
     "tshark",
     "tcpdump",
     "keepalived",
+    // Fault tests: packet loss (numgen) and partitions on the test bridge.
+    "nftables",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const NIGHTLY: &str = "nightly";

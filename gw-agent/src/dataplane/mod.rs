@@ -6,6 +6,7 @@
 //! long as `link` is pinned the program stays attached, so the data plane
 //! outlives the agent; the lease in `GW_LEASES` bounds how long.
 
+pub mod clients;
 mod maps;
 pub mod pin;
 

@@ -1,8 +1,9 @@
 //! Everything that talks to the network stack besides XDP: interface facts,
 //! the GLBP sockets, the frames the agent sends itself, and the device
-//! address list (netlink).
+//! address list (netlink), and the watchers of tracked objects.
 
 pub mod addrlist;
 pub mod frame;
 pub mod iface;
 pub mod socket;
+pub mod track;

@@ -10,7 +10,7 @@ use super::Agent;
 use crate::{
     auth::{Authenticator, Mode},
     dataplane::{GroupSpec, monotonic_ns},
-    engine::{Outgoing, Output, Redirect},
+    engine::{Event, Outgoing, Output, Redirect},
     net::frame::{arp_reply, glbp_frame},
     policy,
 };
@@ -21,6 +21,7 @@ impl Agent {
     pub(super) async fn apply(&mut self, group: u16, out: Output, force: bool) {
         for e in &out.events {
             info!(group, "{e}");
+            self.on_event(group, e);
         }
         self.send_all(group, &out.send);
         let Some(g) = self.groups.get(&group) else {
@@ -81,12 +82,32 @@ impl Agent {
     }
 
     /// One packet, sealed by the group's authenticator, from each source MAC.
-    pub(super) fn send_one(&self, auth: &mut Authenticator, o: &Outgoing) {
+    pub(super) fn send_one(&mut self, auth: &mut Authenticator, o: &Outgoing) {
         let payload = auth.seal(&o.packet, super::unix_us());
         for mac in &o.from {
-            if let Err(e) = self.tx.send(&glbp_frame(*mac, self.iface.ip, &payload)) {
-                warn!("sending GLBP from {}: {e}", crate::fmt_mac(mac));
+            match self.tx.send(&glbp_frame(*mac, self.iface.ip, &payload)) {
+                Ok(()) => self.counters.hello_tx += 1,
+                Err(e) => warn!("sending GLBP from {}: {e}", crate::fmt_mac(mac)),
             }
+        }
+    }
+
+    /// Counts state changes for metrics and runs the notify command.
+    fn on_event(&mut self, group: u16, e: &Event) {
+        match e {
+            Event::VgStateChanged { .. } => {
+                *self.counters.role_changes.entry(group).or_default() += 1
+            }
+            Event::ForwarderStateChanged { .. } => {
+                *self.counters.forwarder_changes.entry(group).or_default() += 1
+            }
+            _ => return,
+        }
+        if let (Some(n), Some(args)) = (
+            &self.cfg.notify,
+            super::notify::args(&self.iface.name, group, e),
+        ) {
+            super::notify::run(n, args);
         }
     }
 

@@ -14,7 +14,10 @@
 //! dropped before it reaches an engine.
 
 mod apply;
+mod notify;
 mod rx;
+mod serve;
+mod track;
 
 use std::collections::BTreeMap;
 
@@ -34,6 +37,13 @@ use crate::{
     },
 };
 pub use rx::RxStats;
+
+/// Run-time options that are not part of the config file.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Serve Prometheus metrics here (off when None).
+    pub metrics: Option<std::net::SocketAddr>,
+}
 
 /// The engine clock: CLOCK_MONOTONIC in ms, the same clock as the leases.
 pub fn now() -> Instant {
@@ -67,6 +77,9 @@ pub struct Agent {
     pub(crate) listed: std::collections::BTreeSet<[u8; 6]>,
     /// Rate limit of repeated warnings, by kind.
     pub(crate) warned: BTreeMap<&'static str, std::time::Instant>,
+    /// Counters for metrics that live nowhere else.
+    pub(crate) counters: crate::metrics::AgentCounters,
+    pub(crate) started: std::time::Instant,
     /// (group, peer) pairs seen with priority 255, warned about once.
     pub(crate) peers_seen: std::collections::BTreeSet<(u16, std::net::Ipv4Addr)>,
 }
@@ -92,6 +105,7 @@ impl Agent {
     /// plane is touched.
     pub async fn start(cfg: Config) -> Result<(Agent, GlbpRx)> {
         let iface = Interface::lookup(&cfg.interface).context("interface")?;
+        track::check(&cfg)?;
         let rx = GlbpRx::open(&iface.name, iface.index)
             .with_context(|| format!("GLBP socket on {}", iface.name))?;
         let tx = FrameTx::open(iface.index).context("packet socket")?;
@@ -130,6 +144,8 @@ impl Agent {
             rx_stats: RxStats::default(),
             listed: Default::default(),
             warned: BTreeMap::new(),
+            counters: Default::default(),
+            started: std::time::Instant::now(),
             peers_seen: Default::default(),
         };
         agent.drop_unconfigured();
@@ -189,11 +205,23 @@ impl Agent {
     }
 
     /// Runs until SIGTERM or SIGINT, then resigns and detaches.
-    pub async fn run(mut self, rx: GlbpRx) -> Result<()> {
+    pub async fn run(mut self, rx: GlbpRx, opts: RunOptions) -> Result<()> {
+        let control = crate::control::socket::bind(&self.iface.name)
+            .inspect_err(|e| warn!("control socket unavailable (status shows maps only): {e}"))
+            .ok();
+        let metrics = match opts.metrics {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("metrics listener on {addr}"))?,
+            ),
+            None => None,
+        };
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         let mut hup = signal(SignalKind::hangup())?;
         let mut buf = vec![0u8; 2048];
+        let mut tracker = self.start_tracking();
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -204,9 +232,13 @@ impl Agent {
                 _ = sleep_until(deadline) => self.on_timers().await,
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = hup.recv() => self.reload().await,
+                _ = hup.recv() => { self.reload().await; self.retrack(&mut tracker).await }
+                w = tracker.next() => self.on_wake(&mut tracker, w).await,
+                c = serve::accept_unix(control.as_ref()) => self.on_control(c),
+                c = serve::accept_tcp(metrics.as_ref()) => self.on_metrics(c),
             }
         }
+        crate::control::socket::unbind(&self.iface.name);
         self.shutdown().await;
         Ok(())
     }

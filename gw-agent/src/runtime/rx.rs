@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// Why received packets were dropped before reaching an engine.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct RxStats {
     pub accepted: u64,
     /// TTL other than 255 (or missing): possibly routed from afar.
@@ -23,9 +23,9 @@ pub struct RxStats {
     /// A group this agent does not run.
     pub unknown_group: u64,
     /// Decode failures by kind (`DecodeError::kind`).
-    pub malformed: BTreeMap<&'static str, u64>,
+    pub malformed: BTreeMap<String, u64>,
     /// Authentication failures by kind (`AuthError::kind`).
-    pub auth: BTreeMap<&'static str, u64>,
+    pub auth: BTreeMap<String, u64>,
     /// Another box claims our IP or our MAC.
     pub conflicts: u64,
 }
@@ -41,7 +41,11 @@ impl Agent {
         let pkt = match Packet::parse(bytes) {
             Ok(p) => p,
             Err(e) => {
-                *self.rx_stats.malformed.entry(e.kind()).or_default() += 1;
+                *self
+                    .rx_stats
+                    .malformed
+                    .entry(e.kind().to_string())
+                    .or_default() += 1;
                 debug!(src = %m.src, "GLBP packet dropped: {e}");
                 return;
             }
@@ -72,7 +76,7 @@ impl Agent {
         };
         let unauthenticated = matches!(g.auth.mode(), crate::auth::Mode::None);
         if let Err(e) = g.auth.verify(bytes, &pkt, super::unix_us()) {
-            *self.rx_stats.auth.entry(e.kind()).or_default() += 1;
+            *self.rx_stats.auth.entry(e.kind().to_string()).or_default() += 1;
             let group = pkt.group;
             self.limited_warn(e.kind(), || {
                 format!("group {group}: GLBP packet from {} dropped: {e}", m.src)

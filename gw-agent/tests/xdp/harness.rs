@@ -119,7 +119,7 @@ impl Xdp {
         &self.loaded.as_ref().expect("loaded until dropped").maps
     }
 
-    fn maps_mut(&mut self) -> &mut Maps {
+    pub fn maps_mut(&mut self) -> &mut Maps {
         &mut self.loaded().maps
     }
 

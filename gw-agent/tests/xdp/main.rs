@@ -23,11 +23,13 @@ mod pool;
 
 // Tests, by behaviour.
 mod bench;
+mod client_cache;
 mod clients;
 mod counters;
 mod drops;
 mod lease;
 mod pass;
+mod policies;
 mod production;
 mod proptest_frames;
 mod rate_limit;

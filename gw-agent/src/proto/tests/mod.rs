@@ -2,6 +2,7 @@
 //! tshark oracle. `pcap.rs` is reusable test support (Ethernet/IP/UDP
 //! framing and classic pcap files, std only).
 
+mod fuzz_seeds;
 mod golden;
 mod negative;
 pub mod pcap;

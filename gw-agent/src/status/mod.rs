@@ -1,5 +1,15 @@
 //! `gw-agent status`: what the data plane is doing, read from the pinned
-//! maps, so it works whether or not an agent is running.
+//! maps (so it works whether or not an agent is running), joined with the
+//! running agent's control-plane view from its socket when there is one.
+//!
+//! JSON schema (stable; `schema_version` in `agent` bumps on incompatible
+//! change): an array with one object per interface, fields as in
+//! `InterfaceStatus` below; README "status JSON" lists them.
+
+pub mod clients;
+mod render;
+
+pub use render::{brief, detail};
 
 use std::{net::Ipv4Addr, path::Path};
 
@@ -8,6 +18,7 @@ use gw_common::{Counter, GROUP_FLAG_AVG, MODE_HOST_HASH};
 use serde::Serialize;
 
 use crate::{
+    control::AgentStatus,
     dataplane::{Maps, mode_name, monotonic_ns, pin},
     fmt_mac,
 };
@@ -21,6 +32,9 @@ pub struct InterfaceStatus {
     pub groups: Vec<GroupStatus>,
     /// Every `GW_STATS` counter by name, summed over CPUs.
     pub counters: Vec<(&'static str, u64)>,
+    /// The running agent's view; `null` when no agent answers (the pinned
+    /// data plane may still be answering until its lease runs out).
+    pub agent: Option<AgentStatus>,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +67,8 @@ pub struct SlotStatus {
     pub vmac: String,
     pub slots: u32,
     pub arp_replies: u64,
+    /// Hosts the client cache says hold this vMAC.
+    pub clients: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,6 +76,7 @@ pub struct ForwardingStatus {
     pub forwarder: u8,
     pub vmac: String,
     pub frames: u64,
+    pub clients: u64,
 }
 
 /// Reads every interface pinned in this network namespace (or just `only`).
@@ -81,7 +98,9 @@ pub fn collect(only: Option<&str>) -> Result<Vec<InterfaceStatus>> {
         }
         let maps = Maps::from_pins(&base.join(&name))
             .with_context(|| format!("reading pins of {name}"))?;
-        out.push(read(&maps, &name, &ns));
+        let mut st = read(&maps, &name, &ns);
+        st.agent = crate::control::socket::query(&name);
+        out.push(st);
     }
     Ok(out)
 }
@@ -90,7 +109,13 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
     let cfg = maps.config.get(&0, 0).unwrap_or_default();
     let now = monotonic_ns();
     let vmacs: Vec<_> = maps.vmacs.iter().filter_map(Result::ok).collect();
-    let clients: Vec<_> = maps.clients.keys().filter_map(Result::ok).collect();
+    // (group index, forwarder) -> hosts holding that vMAC.
+    let mut per_fwd: std::collections::BTreeMap<(u16, u8), u64> = Default::default();
+    // Batched: a big cache (100k hosts) reads in tens of ms, not seconds.
+    for (k, v) in crate::dataplane::clients::dump(&maps.clients) {
+        *per_fwd.entry((k.idx, v.fwd)).or_default() += 1;
+    }
+    let clients_of = |idx: u16, fwd: u8| per_fwd.get(&(idx, fwd)).copied().unwrap_or(0);
     let mut groups: Vec<GroupStatus> = maps
         .groups
         .iter()
@@ -106,6 +131,7 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
                         vmac: fmt_mac(&s.mac),
                         slots: 1,
                         arp_replies: maps.fwd_stats(v.idx, s.fwd).arp_replies,
+                        clients: clients_of(v.idx, s.fwd),
                     }),
                 }
             }
@@ -117,6 +143,7 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
                     forwarder: m.fwd,
                     vmac: fmt_mac(&mk.mac),
                     frames: maps.fwd_stats(v.idx, m.fwd).frames,
+                    clients: clients_of(v.idx, m.fwd),
                 })
                 .collect();
             forwarding.sort_by_key(|f| f.forwarder);
@@ -141,7 +168,11 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
                 arp_drops: st.arp_drops,
                 vmac_frames: st.vmac_frames,
                 vmac_bytes: st.vmac_bytes,
-                clients: clients.iter().filter(|c| c.idx == v.idx).count() as u64,
+                clients: per_fwd
+                    .iter()
+                    .filter(|((i, _), _)| *i == v.idx)
+                    .map(|(_, n)| n)
+                    .sum(),
             }
         })
         .collect();
@@ -156,77 +187,6 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
             .iter()
             .map(|c| (c.name(), maps.counter(*c)))
             .collect(),
+        agent: None,
     }
-}
-
-/// The human-readable form.
-pub fn render(all: &[InterfaceStatus]) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    if all.is_empty() {
-        s.push_str("no gw data plane in this network namespace\n");
-    }
-    for i in all {
-        let _ = writeln!(
-            s,
-            "{} ({}), XDP {} mode, netns {}",
-            i.interface, i.mac, i.xdp_mode, i.netns
-        );
-        let _ = writeln!(
-            s,
-            "  {:<5} {:<15} {:<6} {:<7} {:>8} {:>9} {:>9} {:>7}",
-            "group", "vip", "role", "lease", "arp req", "arp reply", "vmac rx", "clients"
-        );
-        for g in &i.groups {
-            let role = if g.lease_ms == 0 {
-                "down"
-            } else if g.avg {
-                "AVG"
-            } else {
-                "-"
-            };
-            let _ = writeln!(
-                s,
-                "  {:<5} {:<15} {:<6} {:>5}ms {:>8} {:>9} {:>9} {:>7}",
-                g.group,
-                g.vip,
-                role,
-                g.lease_ms,
-                g.arp_requests,
-                g.arp_replies,
-                g.vmac_frames,
-                g.clients
-            );
-            for sl in &g.slots {
-                let _ = writeln!(
-                    s,
-                    "        hands out fwd {:<3} {} ({} slots, {} replies)",
-                    sl.forwarder, sl.vmac, sl.slots, sl.arp_replies
-                );
-            }
-            for f in &g.forwarding {
-                let _ = writeln!(
-                    s,
-                    "        forwards  fwd {:<3} {} ({} frames)",
-                    f.forwarder, f.vmac, f.frames
-                );
-            }
-        }
-        let nonzero: Vec<String> = i
-            .counters
-            .iter()
-            .filter(|(_, v)| *v > 0)
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let _ = writeln!(
-            s,
-            "  counters: {}",
-            if nonzero.is_empty() {
-                "none".into()
-            } else {
-                nonzero.join(" ")
-            }
-        );
-    }
-    s
 }

@@ -1,0 +1,166 @@
+//! Benchmark 4, scale and cost:
+//! - agent RSS and CPU with 1, 64 and 1024 groups (two routers, so each
+//!   agent also hears its peer's hellos), and how long until one router is
+//!   AVG of every group;
+//! - ARP answer cost with 1k and 100k clients in the cache (cache.rs);
+//! - convergence of a group of 8 routers, in the simulator (virtual time,
+//!   the sim_convergence example) and with real agents (convergence.rs).
+
+use std::{
+    net::Ipv4Addr,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Result, bail};
+use gw_tests::{Agent, Netns, Topology, TopologySpec};
+use serde_json::{Value, json};
+
+use super::{
+    Ctx, cache, convergence, gw,
+    report::{Section, fmt_ms, table},
+    wire::guarded,
+};
+
+/// Timers of the group-count runs (the "equivalent" set of benchmark 2).
+const SCALE_TIMERS: (u32, u32) = (1000, 3000);
+
+struct Cost {
+    groups: usize,
+    to_avg: Duration,
+    rss_kib: u64,
+    hwm_kib: u64,
+    cpu_avg_pct: f64,
+    cpu_standby_pct: f64,
+}
+
+/// Group `g` of `n`: a VIP in 192.0.2.20..=99 and a VLAN, so (VIP, VLAN)
+/// pairs stay unique up to 1024 groups.
+fn group_json(g: usize, priority: u8, timers: (u32, u32)) -> Value {
+    let vip = Ipv4Addr::new(192, 0, 2, 20 + (g % 80) as u8);
+    gw::group(g as u16, vip, (g / 80) as u16, priority, timers.0, timers.1)
+}
+
+fn proc_field(pid: u32, file: &str, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are
+    // fields 14 and 15 of the whole line.
+    let rest = s.rsplit_once(')').map_or("", |r| r.1);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
+}
+
+fn clk_tck() -> f64 {
+    // SAFETY: sysconf(3) has no preconditions.
+    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).max(1) as f64
+}
+
+fn agent_cost(ctx: &Ctx, t: &Topology, n: usize) -> Result<Cost> {
+    let timers = if ctx.smoke { ctx.plan.timers } else { SCALE_TIMERS };
+    let start = |g: &Netns, prio: u8| -> Result<Agent> {
+        let groups = (0..n).map(|i| group_json(i, prio, timers)).collect();
+        gw::start(g, &gw::config(groups, "auto", 16384, true))
+    };
+    let t0 = Instant::now();
+    let mut a = start(&t.gateways[0], 150)?;
+    let mut b = start(&t.gateways[1], 100)?;
+    let limit = Duration::from_millis(u64::from(timers.1) * 6) + Duration::from_secs(30);
+    gw::wait_avg(&mut a, &t.gateways[0], n, limit)?;
+    let to_avg = t0.elapsed();
+    // Let the standby settle (one hold time), then sample.
+    std::thread::sleep(Duration::from_millis(timers.1.into()));
+    let (pa, pb) = (a.child.id(), b.child.id());
+    let (ca, cb) = (cpu_ticks(pa), cpu_ticks(pb));
+    let w0 = Instant::now();
+    std::thread::sleep(ctx.plan.scale_window);
+    let secs = w0.elapsed().as_secs_f64();
+    let pct = |before: u64, pid: u32| (cpu_ticks(pid) - before) as f64 / clk_tck() / secs * 100.0;
+    let cost = Cost {
+        groups: n,
+        to_avg,
+        rss_kib: proc_field(pa, "status", "VmRSS:"),
+        hwm_kib: proc_field(pa, "status", "VmHWM:"),
+        cpu_avg_pct: pct(ca, pa),
+        cpu_standby_pct: pct(cb, pb),
+    };
+    if !a.running() || !b.running() {
+        bail!("an agent exited:\n{}\n{}", gw::tail(&a.log()), gw::tail(&b.log()));
+    }
+    a.stop(libc::SIGTERM);
+    b.stop(libc::SIGTERM);
+    ctx.log(&format!(
+        "  {n} groups: AVG of all after {}, RSS {} KiB, CPU {:.2} % / {:.2} %",
+        fmt_ms(to_avg),
+        cost.rss_kib,
+        cost.cpu_avg_pct,
+        cost.cpu_standby_pct
+    ));
+    Ok(cost)
+}
+
+pub fn run(ctx: &Ctx) -> Result<Section> {
+    let t = guarded(|| Topology::new(TopologySpec { gateways: 2, hosts: 0 }))?;
+    let mut costs = Vec::new();
+    for &n in &ctx.plan.scale_groups {
+        costs.push(agent_cost(ctx, &t, n)?);
+    }
+    drop(t);
+    let caches = cache::run(ctx)?;
+    let conv = convergence::run(ctx)?;
+    Ok(render(ctx, &costs, &caches, &conv))
+}
+
+fn render(ctx: &Ctx, costs: &[Cost], caches: &cache::Result, conv: &convergence::Result) -> Section {
+    let timers = if ctx.smoke { ctx.plan.timers } else { SCALE_TIMERS };
+    let mut md = format!(
+        "### Agent memory and CPU by group count\n\nTwo routers on one LAN, every group on both (g1 priority \
+         150 becomes AVG of all), hello {} ms / hold {} ms; RSS of g1's agent once it is AVG of every \
+         group; CPU averaged over {:.0} s of steady state (100 % = one core).\n\n",
+        timers.0,
+        timers.1,
+        ctx.plan.scale_window.as_secs_f64()
+    );
+    let rows: Vec<Vec<String>> = costs
+        .iter()
+        .map(|c| {
+            vec![
+                c.groups.to_string(),
+                fmt_ms(c.to_avg),
+                format!("{:.1} MiB", c.rss_kib as f64 / 1024.0),
+                format!("{:.1} MiB", c.hwm_kib as f64 / 1024.0),
+                format!("{:.2} %", c.cpu_avg_pct),
+                format!("{:.2} %", c.cpu_standby_pct),
+            ]
+        })
+        .collect();
+    md += &table(
+        &["groups", "start to AVG of all", "RSS (AVG)", "peak RSS (AVG)", "CPU (AVG)", "CPU (standby)"],
+        &rows,
+    );
+    md += "\n";
+    md += &cache::render(caches);
+    md += "\n";
+    md += &convergence::render(conv);
+    let json = json!({
+        "agent": costs.iter().map(|c| json!({
+            "groups": c.groups, "to_avg_ms": c.to_avg.as_secs_f64() * 1e3,
+            "rss_kib": c.rss_kib, "peak_rss_kib": c.hwm_kib,
+            "cpu_avg_pct": c.cpu_avg_pct, "cpu_standby_pct": c.cpu_standby_pct,
+        })).collect::<Vec<_>>(),
+        "client_cache": cache::json(caches),
+        "convergence": convergence::json(conv),
+    });
+    Section::new("scale", "4. Scale and cost", md, json)
+}
