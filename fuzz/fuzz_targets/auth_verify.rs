@@ -55,7 +55,11 @@ fuzz_target!(|data: &[u8]| {
     let sealed = tx.seal(&clean, now);
     let parsed = Packet::parse(&sealed).expect("sealed packets parse");
     let mut rx = Authenticator::new(mode(*m));
-    assert_eq!(rx.verify(&sealed, &parsed, now), Ok(()), "sealed packet refused");
+    assert_eq!(
+        rx.verify(&sealed, &parsed, now),
+        Ok(()),
+        "sealed packet refused"
+    );
     if matches!(rx.mode(), Mode::Hmac { .. }) {
         assert!(matches!(
             rx.verify(&sealed, &parsed, now),

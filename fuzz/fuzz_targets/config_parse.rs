@@ -10,9 +10,9 @@ use libfuzzer_sys::fuzz_target;
 /// that are huge or have side effects when read (/proc/kcore, devices).
 fn touches_special_files(v: &serde_json::Value) -> bool {
     match v {
-        serde_json::Value::String(s) => {
-            ["/proc", "/sys", "/dev", "/run"].iter().any(|p| s.contains(p))
-        }
+        serde_json::Value::String(s) => ["/proc", "/sys", "/dev", "/run"]
+            .iter()
+            .any(|p| s.contains(p)),
         serde_json::Value::Array(a) => a.iter().any(touches_special_files),
         serde_json::Value::Object(o) => o.values().any(touches_special_files),
         _ => false,
@@ -31,8 +31,8 @@ fuzz_target!(|data: &[u8]| {
     match Config::parse(text) {
         Ok(cfg) => {
             let json = serde_json::to_string(&cfg).expect("a config serialises");
-            let back = Config::parse(&json)
-                .unwrap_or_else(|e| panic!("re-parse of {json} failed: {e}"));
+            let back =
+                Config::parse(&json).unwrap_or_else(|e| panic!("re-parse of {json} failed: {e}"));
             assert_eq!(back, cfg);
             for g in &cfg.groups {
                 let _ = g.engine_config();

@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{EngineConfig, LoadBalancing, Weighting};
 
+#[path = "config_ipv6.rs"]
+mod ipv6;
 #[path = "config_track.rs"]
 mod track;
+pub use ipv6::Ipv6;
 pub use track::{DEFAULT_ROUTE_INTERVAL_MS, Track, TrackObject, parse_prefix};
 
 /// A rejected config: which field, and why.
@@ -137,6 +140,13 @@ pub struct Group {
     pub track: Vec<Track>,
     #[serde(default)]
     pub authentication: Authentication,
+    /// Virtual IPv6 addresses (see config_ipv6.rs); None: IPv4 only.
+    #[serde(
+        default,
+        deserialize_with = "ipv6::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ipv6: Option<Ipv6>,
 }
 
 /// `{"text": "s3cret"}` or `{"hmac_sha256": {"key_file": ..., "key_id": 1,
@@ -325,6 +335,7 @@ impl Config {
         }
         let mut numbers = HashSet::new();
         let mut vips = HashSet::new();
+        let mut vips6 = HashSet::new();
         for (i, g) in self.groups.iter().enumerate() {
             let f = |name: &str| format!("groups[{i}].{name}");
             g.validate(&f)?;
@@ -336,6 +347,14 @@ impl Config {
                     f("vip"),
                     format!("{} (vlan {}) is used by two groups", g.vip, g.vlan),
                 ));
+            }
+            for a in g.vip6() {
+                if !vips6.insert((a, g.vlan)) {
+                    return Err(err(
+                        f("ipv6"),
+                        format!("{a} (vlan {}) is used by two groups", g.vlan),
+                    ));
+                }
             }
         }
         Ok(())
@@ -442,7 +461,17 @@ impl Group {
             ));
         }
         track::validate(&self.track, f)?;
+        if let Some(v6) = &self.ipv6 {
+            v6.validate(self.group, f)?;
+        }
         Ok(())
+    }
+
+    /// The group's virtual IPv6 addresses (none without `ipv6`).
+    pub fn vip6(&self) -> Vec<std::net::Ipv6Addr> {
+        self.ipv6
+            .as_ref()
+            .map_or_else(Vec::new, |v| v.addresses(self.group))
     }
 
     /// The authenticator's mode, reading key files (which must be private).
@@ -547,6 +576,7 @@ impl Group {
             weighting: WeightingConfig::default(),
             track: Vec::new(),
             authentication: Authentication::None,
+            ipv6: None,
         }
     }
 }

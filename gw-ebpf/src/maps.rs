@@ -61,3 +61,8 @@ pub static GW_CLIENTS: LruHashMap<ClientKey, ClientValue, { DEFAULT_CLIENT_CACHE
 /// Per source MAC ARP rate state (GCRA), only used when a rate is set.
 #[btf_map]
 pub static GW_RATE: LruHashMap<MacKey, RateState, { RATE_TRACKED as usize }> = LruHashMap::new();
+
+/// Per-CPU scratch memory of the Neighbor Discovery path (nd6.rs); the
+/// agent never reads it, and it is not pinned.
+#[btf_map]
+pub static GW_ND_SCRATCH: PerCpuArray<crate::nd6::Scratch, 1> = PerCpuArray::new();

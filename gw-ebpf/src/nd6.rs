@@ -39,7 +39,7 @@
 
 use aya_ebpf::{
     bindings::xdp_action,
-    helpers::{bpf_ktime_get_ns, bpf_xdp_adjust_tail},
+    helpers::{bpf_ktime_get_ns, bpf_xdp_adjust_tail, bpf_xdp_load_bytes},
     programs::XdpContext,
 };
 use gw_common::{
@@ -60,10 +60,8 @@ const ND_NEIGHBOR_ADVERT: u8 = 136;
 const IP6_HLEN: usize = 40;
 /// ICMPv6 bytes of a solicitation or advertisement before the options.
 const ND_FIXED_LEN: usize = 24;
-/// Option bytes the program checks; each option is at least 8 bytes, so
-/// at most `MAX_OPTS` of them fit.
+/// Option bytes the program checks (five units of 8).
 pub const MAX_OPT_LEN: usize = 40;
-const MAX_OPTS: usize = MAX_OPT_LEN / 8;
 const OPT_SOURCE_LL: u8 = 1;
 const OPT_TARGET_LL: u8 = 2;
 /// The advertisement: fixed part plus one 8-byte target link-layer option.
@@ -125,7 +123,7 @@ pub fn nd6(ctx: &XdpContext, f: &Frame, l2: &L2) -> Option<(u32, Counter)> {
     let r = if kind == ND_NEIGHBOR_ADVERT {
         (xdp_action::XDP_DROP, Counter::DropNotRequest)
     } else {
-        solicitation(ctx, f, l2, &group, &target, gstats)
+        solicitation(ctx, l2, &group, &target)
     };
     if r.0 == xdp_action::XDP_DROP {
         if let Some(s) = gstats {
@@ -135,131 +133,221 @@ pub fn nd6(ctx: &XdpContext, f: &Frame, l2: &L2) -> Option<(u32, Counter)> {
     Some(r)
 }
 
-#[inline(always)]
+/// A solicitation for `target`, a virtual address of `group`. A BPF
+/// subprogram of its own (at most 5 arguments), as are `check` and
+/// `advertise`: inlined, their locals would push the program's stack past
+/// 512 bytes (bigger things live in `Scratch`).
+#[inline(never)]
 fn solicitation(
     ctx: &XdpContext,
-    f: &Frame,
     l2: &L2,
     group: &GroupValue,
     target: &[u8; 16],
-    gstats: Option<*mut GroupStats>,
 ) -> (u32, Counter) {
+    let gstats = GW_GROUP_STATS.get_ptr_mut(group.idx as u32);
     let drop = xdp_action::XDP_DROP;
-    let invalid = (drop, Counter::Nd6DropInvalid);
-    let ip = l2.off;
-    let icmp = ip + IP6_HLEN;
-    let plen = f.u16_at(ip + ip6::PLEN) as usize;
-    // Opaque to LLVM: otherwise it drops the per-read bounds checks below
-    // as implied by this one, which the verifier cannot follow.
-    let in_frame = f.has(icmp, core::hint::black_box(plen));
-    if f.u8_at(ip + ip6::HOPS) != 255
-        || f.u8_at(icmp + nd::CODE) != 0
-        || plen < ND_FIXED_LEN
-        || !in_frame
-    {
-        return invalid;
-    }
-    if plen > ND_FIXED_LEN + MAX_OPT_LEN {
+    let Some(sc) = GW_ND_SCRATCH.get_ptr_mut(0) else {
         return (drop, Counter::Nd6DropUnsupported);
-    }
-    let src: [u8; 16] = f.bytes_at(ip + ip6::SRC);
-    let dst: [u8; 16] = f.bytes_at(ip + ip6::DST);
-    let Some(source_ll) = options(f, icmp + nd::OPTS, plen - ND_FIXED_LEN) else {
-        return invalid;
     };
-    let dad = src == [0; 16];
-    if dad && (source_ll.is_some() || !solicited_node(&dst, target)) {
-        return invalid;
+    // SAFETY: this CPU's scratch entry; nothing else runs on this CPU
+    // until the program returns.
+    let sc = unsafe { &mut *sc };
+    sc.na = Na {
+        eth_dst: [0; 6],
+        eth_src: [0; 6],
+        ip_dst: [0; 16],
+        target: *target,
+        ll: [0; 6],
+        flags: NA_ROUTER | NA_SOLICITED | NA_OVERRIDE,
+        _pad: 0,
+    };
+    if let Some(c) = check(ctx, l2.off, sc) {
+        return (drop, c);
     }
-    if !checksum_ok(f, icmp, plen, &src, &dst) {
-        return invalid;
-    }
-
+    // By reference: copies of map memory would take stack.
+    let (na, client, dad) = (&mut sc.na, &sc.client, sc.dad != 0);
+    let ip = l2.off;
     let Some(cfg) = GW_CONFIG.get(0) else {
         return (drop, Counter::DropLeaseExpired);
     };
-    let eth_src: [u8; 6] = f.bytes_at(6);
-    let client = source_ll.unwrap_or(eth_src);
-    if client == cfg.mac || eth_src == cfg.mac {
+    if *client == cfg.mac || na.eth_dst == cfg.mac {
         return (drop, Counter::DropOwnSender);
     }
     let now = unsafe { bpf_ktime_get_ns() };
     if !lease_valid(group.idx, now) {
         return (drop, Counter::DropLeaseExpired);
     }
-    if cfg.arp_rate_pps != 0 && !rate_ok(&client, now, cfg.arp_rate_pps, cfg.arp_burst) {
+    if cfg.arp_rate_pps != 0 && !rate_ok(client, now, cfg.arp_rate_pps, cfg.arp_burst) {
         return (drop, Counter::DropRateLimited);
     }
-    let flags = NA_ROUTER | NA_SOLICITED | NA_OVERRIDE;
-
+    na.eth_src = cfg.mac;
+    let mut owned = None;
     // Unicast to a vMAC we forward for (Linux confirming a stale entry):
     // keep the host on that forwarder, answering from the vMAC itself.
     if !dad && has_vmac_prefix(&l2.dst) {
         if let Some(v) = GW_VMACS.get_ptr(MacKey::new(l2.dst)) {
             let v = unsafe { *v };
             if v.idx == group.idx {
-                let to = (eth_src, src);
-                if !advertise(ctx, ip, to, &l2.dst, target, &l2.dst, flags) {
-                    return (drop, Counter::Nd6DropUnsupported);
-                }
-                account(group.idx, v.fwd, &client, now, gstats);
-                return (xdp_action::XDP_TX, Counter::Nd6ReplyUnicast);
+                owned = Some(v.fwd);
             }
         }
     }
-    if group.flags & GROUP_FLAG_AVG == 0 {
-        return (drop, Counter::DropNotAvg);
-    }
-    let Some(slot) = pick_slot(group, &client) else {
-        return (drop, Counter::DropEmptyTable);
-    };
-    if dad {
-        let to = (ALL_NODES_MAC, ALL_NODES);
-        if !advertise(ctx, ip, to, &cfg.mac, target, &slot.mac, NA_ROUTER) {
-            return (drop, Counter::Nd6DropUnsupported);
+    let (fwd, counter) = match owned {
+        Some(fwd) => {
+            na.eth_src = l2.dst;
+            na.ll = l2.dst;
+            (fwd, Counter::Nd6ReplyUnicast)
         }
+        None => {
+            if group.flags & GROUP_FLAG_AVG == 0 {
+                return (drop, Counter::DropNotAvg);
+            }
+            let Some(slot) = pick_slot(group, client) else {
+                return (drop, Counter::DropEmptyTable);
+            };
+            na.ll = slot.mac;
+            if dad {
+                na.eth_dst = ALL_NODES_MAC;
+                na.ip_dst = ALL_NODES;
+                na.flags = NA_ROUTER;
+                (0, Counter::Nd6ReplyDad)
+            } else {
+                (slot.fwd, Counter::Nd6ReplyAvg)
+            }
+        }
+    };
+    if !advertise(ctx, ip, na) {
+        return (drop, Counter::Nd6DropUnsupported);
+    }
+    if dad {
+        // Defends the address; hands nothing out, remembers nobody.
         if let Some(s) = gstats {
             unsafe { (*s).arp_replies += 1 };
         }
-        return (xdp_action::XDP_TX, Counter::Nd6ReplyDad);
+    } else {
+        account(group.idx, fwd, client, now, gstats);
     }
-    if !advertise(ctx, ip, (eth_src, src), &cfg.mac, target, &slot.mac, flags) {
-        return (drop, Counter::Nd6DropUnsupported);
-    }
-    account(group.idx, slot.fwd, &client, now, gstats);
-    (xdp_action::XDP_TX, Counter::Nd6ReplyAvg)
+    (xdp_action::XDP_TX, counter)
 }
 
-/// Walks `len` option bytes at `at`. `None` if an option has length 0,
-/// runs past the end, or is a source link-layer option of other than 8
-/// bytes; else the source link-layer address, if there is one.
+/// Per-CPU scratch (`GW_ND_SCRATCH`): the message under check and the
+/// answer being built live here, not on the 512-byte stack.
+#[repr(C)]
+pub struct Scratch {
+    /// The IPv6 header up to the addresses, copied out of the frame.
+    hdr: [u8; ip6::SRC],
+    src: [u8; 16],
+    dst: [u8; 16],
+    /// The ICMPv6 message, copied right after them.
+    msg: [u8; ND_FIXED_LEN + MAX_OPT_LEN],
+    /// The answer, addressed to the sender once `check` passes.
+    na: Na,
+    /// Who asked: the source link-layer address, else the Ethernet source.
+    client: [u8; 6],
+    /// 1 when from the unspecified address (Duplicate Address Detection).
+    dad: u8,
+    _pad: u8,
+}
+
+/// The validity checks of RFC 4861 7.1.1 on the solicitation whose IPv6
+/// header is at `ip`; on success fills in `sc` (addresses the answer to
+/// the sender, says who asked) and returns `None`, else the drop reason. The ICMPv6
+/// header and message are copied to the scratch first
+/// (bpf_xdp_load_bytes, which also finds them truncated), so the checks
+/// read no packet memory.
+#[inline(never)]
+fn check(ctx: &XdpContext, ip: usize, sc: &mut Scratch) -> Option<Counter> {
+    let invalid = Some(Counter::Nd6DropInvalid);
+    let plen = Frame::new(ctx).u16_at(ip + ip6::PLEN) as usize;
+    if plen < ND_FIXED_LEN {
+        return invalid;
+    }
+    if plen > ND_FIXED_LEN + MAX_OPT_LEN {
+        return Some(Counter::Nd6DropUnsupported);
+    }
+    let to = (sc as *mut Scratch).cast();
+    // SAFETY: `hdr`, `src`, `dst` and `msg` are contiguous at the start of
+    // `Scratch` (repr(C), byte arrays) with room for IP6_HLEN + plen bytes
+    // (checked just above); the helpers fail rather than read past the
+    // frame.
+    let rc = unsafe { bpf_xdp_load_bytes(ctx.ctx, ip as u32, to, (IP6_HLEN + plen) as u32) }
+        | unsafe { bpf_xdp_load_bytes(ctx.ctx, 6, sc.na.eth_dst.as_mut_ptr().cast(), 6) };
+    if rc != 0 || sc.hdr[ip6::HOPS] != 255 || sc.msg[nd::CODE] != 0 {
+        return invalid;
+    }
+    // Options come in whole units of 8 bytes.
+    if plen % 8 != 0 || !checksum_ok(&sc.msg, plen, pseudo(&sc.src, &sc.dst, plen)) {
+        return invalid;
+    }
+    let Some(source_ll) = options(&sc.msg, (plen - ND_FIXED_LEN) / 8) else {
+        return invalid;
+    };
+    let dad = sc.src == [0; 16];
+    if dad && (source_ll.is_some() || !solicited_node(&sc.dst, &sc.na.target)) {
+        return invalid;
+    }
+    sc.na.ip_dst = sc.src;
+    sc.dad = dad as u8;
+    sc.client = source_ll.unwrap_or(sc.na.eth_dst);
+    None
+}
+
+/// What an advertisement says and where it goes.
+#[repr(C)]
+struct Na {
+    eth_dst: [u8; 6],
+    eth_src: [u8; 6],
+    ip_dst: [u8; 16],
+    target: [u8; 16],
+    /// The target link-layer address option: the vMAC handed out.
+    ll: [u8; 6],
+    flags: u8,
+    _pad: u8,
+}
+
+/// True when the first `len` bytes of `msg` (a multiple of 8) carry a
+/// correct checksum; `sum` holds the pseudo-header. The loop stays small
+/// and in a subprogram, so its data-dependent exits cost the verifier
+/// little.
 #[inline(always)]
-fn options(f: &Frame, at: usize, len: usize) -> Option<Option<[u8; 6]>> {
-    let mut o = 0;
-    let mut source_ll = None;
-    for _ in 0..MAX_OPTS {
-        if o >= len {
+fn checksum_ok(msg: &[u8; ND_FIXED_LEN + MAX_OPT_LEN], len: usize, sum: u32) -> bool {
+    let mut s = sum;
+    for (k, c) in msg.chunks_exact(8).enumerate() {
+        if 8 * k >= len {
             break;
         }
-        // Both bytes in one read: a 1-byte read at a variable offset
-        // compiles to a `p < end` test, from which the verifier grants
-        // no range.
-        let [kind, units] = f.bytes_at::<2>(at + o);
-        let n = units as usize * 8;
-        if n == 0 || o + n > len {
+        let x = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        s += ((x >> 48) + ((x >> 32) & 0xffff) + ((x >> 16) & 0xffff) + (x & 0xffff)) as u32;
+    }
+    fold(s) == 0xffff
+}
+
+/// Walks `units` 8-byte option units after the fixed part of `msg`. `None`
+/// if an option has length 0 or runs past the end, or is a source
+/// link-layer option of other than one unit; else the source link-layer
+/// address, if there is one.
+#[inline(always)]
+fn options(msg: &[u8; ND_FIXED_LEN + MAX_OPT_LEN], units: usize) -> Option<Option<[u8; 6]>> {
+    let mut next = 0;
+    let mut source_ll = None;
+    for (k, o) in msg[nd::OPTS..].chunks_exact(8).enumerate() {
+        if k >= units {
+            break;
+        }
+        if k != next {
+            continue; // inside the option that started earlier
+        }
+        let n = o[1] as usize;
+        if n == 0 || k + n > units {
             return None;
         }
-        if kind == OPT_SOURCE_LL {
-            if n != 8 {
+        if o[0] == OPT_SOURCE_LL {
+            if n != 1 {
                 return None;
             }
-            source_ll = Some(f.bytes_at(at + o + 2));
+            source_ll = Some([o[2], o[3], o[4], o[5], o[6], o[7]]);
         }
-        o += n;
-    }
-    // len <= MAX_OPT_LEN, so MAX_OPTS options always reach it.
-    if o != len {
-        return None;
+        next = k + n;
     }
     Some(source_ll)
 }
@@ -295,34 +383,10 @@ fn pseudo(src: &[u8; 16], dst: &[u8; 16], len: usize) -> u32 {
     sum_addr(src) + sum_addr(dst) + len as u32 + IPPROTO_ICMPV6 as u32
 }
 
-/// True when the `len` ICMPv6 bytes at `icmp` (even: options are whole
-/// multiples of 8) carry a correct checksum.
-#[inline(always)]
-fn checksum_ok(f: &Frame, icmp: usize, len: usize, src: &[u8; 16], dst: &[u8; 16]) -> bool {
-    let mut s = pseudo(src, dst, len);
-    for i in 0..(ND_FIXED_LEN + MAX_OPT_LEN) / 2 {
-        if 2 * i >= len {
-            break;
-        }
-        s += f.u16_at(icmp + 2 * i) as u32;
-    }
-    fold(s) == 0xffff
-}
-
-/// Rewrites the frame into the advertisement of `target` at `ll` (the
-/// target link-layer option), from `eth_src`, to `to` (Ethernet, IPv6).
-/// `ip` is the IPv6 header's offset. False if the frame cannot be resized.
-#[inline(always)]
-fn advertise(
-    ctx: &XdpContext,
-    ip: usize,
-    to: ([u8; 6], [u8; 16]),
-    eth_src: &[u8; 6],
-    target: &[u8; 16],
-    ll: &[u8; 6],
-    flags: u8,
-) -> bool {
-    let (eth_dst, ip_dst) = to;
+/// Rewrites the frame into the advertisement `na`; `ip` is the IPv6
+/// header's offset. False if the frame cannot be resized.
+#[inline(never)]
+fn advertise(ctx: &XdpContext, ip: usize, na: &Na) -> bool {
     let want = ip + IP6_HLEN + NA_LEN;
     let delta = want as i32 - Frame::new(ctx).len() as i32;
     // SAFETY: the helper checks the new length against the buffer; every
@@ -335,26 +399,26 @@ fn advertise(
         return false;
     }
     let icmp = ip + IP6_HLEN;
-    f.set_bytes(0, &eth_dst);
-    f.set_bytes(6, eth_src);
+    f.set_bytes(0, &na.eth_dst);
+    f.set_bytes(6, &na.eth_src);
     f.set_bytes(ip + ip6::VTF, &[0x60, 0, 0, 0]);
     f.set_bytes(ip + ip6::PLEN, &(NA_LEN as u16).to_be_bytes());
     f.set_bytes(ip + ip6::NEXT, &[IPPROTO_ICMPV6, 255]);
-    f.set_bytes(ip + ip6::SRC, target);
-    f.set_bytes(ip + ip6::DST, &ip_dst);
+    f.set_bytes(ip + ip6::SRC, &na.target);
+    f.set_bytes(ip + ip6::DST, &na.ip_dst);
     f.set_bytes(icmp + nd::TYPE, &[ND_NEIGHBOR_ADVERT, 0, 0, 0]);
-    f.set_bytes(icmp + nd::FLAGS, &[flags, 0, 0, 0]);
-    f.set_bytes(icmp + nd::TARGET, target);
+    f.set_bytes(icmp + nd::FLAGS, &[na.flags, 0, 0, 0]);
+    f.set_bytes(icmp + nd::TARGET, &na.target);
     f.set_bytes(icmp + nd::OPTS, &[OPT_TARGET_LL, 1]);
-    f.set_bytes(icmp + nd::OPTS + 2, ll);
+    f.set_bytes(icmp + nd::OPTS + 2, &na.ll);
     // The checksum from the values just written, not re-read.
-    let mut s = pseudo(target, &ip_dst, NA_LEN);
+    let mut s = pseudo(&na.target, &na.ip_dst, NA_LEN);
     s += (ND_NEIGHBOR_ADVERT as u32) << 8;
-    s += (flags as u32) << 8;
-    s += sum_addr(target);
+    s += (na.flags as u32) << 8;
+    s += sum_addr(&na.target);
     s += ((OPT_TARGET_LL as u32) << 8) | 1;
     for i in 0..3 {
-        s += u16::from_be_bytes([ll[2 * i], ll[2 * i + 1]]) as u32;
+        s += u16::from_be_bytes([na.ll[2 * i], na.ll[2 * i + 1]]) as u32;
     }
     f.set_bytes(icmp + nd::CSUM, &(!fold(s)).to_be_bytes());
     true

@@ -99,6 +99,56 @@ impl Drop for Agent {
     }
 }
 
+/// One group with fast timers (hello 100 ms, hold 400 ms) on lan0: the
+/// quick form most single-router tests use.
+pub const QUICK: &[&str] = &[
+    "--interface",
+    "lan0",
+    "--group",
+    "1",
+    "--vip",
+    "192.0.2.1",
+    "--hello-ms",
+    "100",
+    "--hold-ms",
+    "400",
+];
+
+/// True once the agent in `ns` reports group 1 Active (control plane) and
+/// the data plane answers as AVG with a live lease.
+pub fn is_active(ns: &Netns) -> bool {
+    try_status(ns).is_ok_and(|s| {
+        s[0]["agent"]["groups"][0]["state"] == "Active"
+            && s[0]["groups"][0]["avg"] == true
+            && s[0]["groups"][0]["lease_ms"].as_u64().unwrap_or(0) > 0
+    })
+}
+
+/// Waits (up to 10 s) until `is_active`; panics with the agent's log.
+pub fn wait_active(ns: &Netns, a: &Agent) {
+    let ok = crate::wait::until(std::time::Duration::from_secs(10), || {
+        is_active(ns).then_some(())
+    });
+    assert!(
+        ok.is_some(),
+        "agent in {} never became AVG:\n{}",
+        ns.name,
+        a.log()
+    );
+}
+
+/// `gw-agent status ARGS` (text) in `ns`.
+pub fn status_text(ns: &Netns, args: &[&str]) -> String {
+    let o = ns
+        .command(bin().to_str().expect("utf-8 path"))
+        .arg("status")
+        .args(args)
+        .output()
+        .expect("status");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// `gw-agent status --json` in `ns`, parsed.
 pub fn status(ns: &Netns) -> serde_json::Value {
     try_status(ns).unwrap_or_else(|e| panic!("status in {}: {e}", ns.name))

@@ -35,7 +35,7 @@ fn rx_counter(ns: &gw_tests::Netns, path: &[&str]) -> Option<u64> {
     v.as_u64()
 }
 
-fn since<'a>(log: &'a str, mark: usize) -> &'a str {
+fn since(log: &str, mark: usize) -> &str {
     log.get(mark..).unwrap_or_default()
 }
 

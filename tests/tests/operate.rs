@@ -5,34 +5,6 @@ use std::{io::Read, io::Write, time::Duration};
 
 use gw_tests::{Agent, Topology, TopologySpec, agent, probe::enter_netns, require_tools, wait};
 
-const FAST: &[&str] = &[
-    "--interface",
-    "lan0",
-    "--group",
-    "1",
-    "--vip",
-    "192.0.2.1",
-    "--hello-ms",
-    "100",
-    "--hold-ms",
-    "400",
-];
-
-fn status_text(t: &Topology, args: &[&str]) -> String {
-    let o = t.gateways[0]
-        .command(agent::bin().to_str().unwrap())
-        .arg("status")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn active(t: &Topology) -> bool {
-    agent::try_status(&t.gateways[0]).is_ok_and(|s| s[0]["agent"]["groups"][0]["state"] == "Active")
-}
-
 #[test]
 fn status_shows_control_and_data_plane_and_survives_agent_death() {
     if !require_tools(&["nsenter"]) {
@@ -42,19 +14,15 @@ fn status_shows_control_and_data_plane_and_survives_agent_death() {
         gateways: 1,
         hosts: 0,
     });
-    let mut a = Agent::start(&t.gateways[0], FAST);
-    assert!(
-        wait::until(Duration::from_secs(10), || active(&t).then_some(())).is_some(),
-        "{}",
-        a.log()
-    );
-    let brief = status_text(&t, &[]);
+    let mut a = Agent::start(&t.gateways[0], agent::QUICK);
+    agent::wait_active(&t.gateways[0], &a);
+    let brief = agent::status_text(&t.gateways[0], &[]);
     assert!(
         brief.contains("Interface") && brief.contains("Active"),
         "{brief}"
     );
     assert!(brief.contains("00:07:b4:00:01:01"), "{brief}");
-    let detail = status_text(&t, &["--detail"]);
+    let detail = agent::status_text(&t.gateways[0], &["--detail"]);
     for want in [
         "State is Active",
         "Hello time 100 msec, hold time 400 msec",
@@ -71,7 +39,7 @@ fn status_shows_control_and_data_plane_and_survives_agent_death() {
     );
     // The agent dies: status still reads the maps and says so.
     a.stop(libc::SIGKILL);
-    let brief = status_text(&t, &[]);
+    let brief = agent::status_text(&t.gateways[0], &[]);
     assert!(brief.contains("agent DOWN"), "{brief}");
     assert_eq!(
         agent::status(&t.gateways[0])[0]["agent"],
@@ -105,14 +73,10 @@ fn metrics_endpoint_serves_protocol_and_xdp_counters() {
         gateways: 1,
         hosts: 1,
     });
-    let mut args = FAST.to_vec();
+    let mut args = agent::QUICK.to_vec();
     args.extend(["--metrics", "127.0.0.1:9712"]);
     let a = Agent::start(&t.gateways[0], &args);
-    assert!(
-        wait::until(Duration::from_secs(10), || active(&t).then_some(())).is_some(),
-        "{}",
-        a.log()
-    );
+    agent::wait_active(&t.gateways[0], &a);
     t.hosts[0].ok("arping -c 2 -w 3 -I lan0 192.0.2.1");
     let body =
         wait::until(Duration::from_secs(5), || scrape(&t.gateways[0].name, 9712)).expect("scrape");

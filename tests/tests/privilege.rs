@@ -9,18 +9,6 @@ use std::{os::unix::fs::chown, time::Duration};
 use gw_tests::{Agent, Topology, TopologySpec, agent, require_tools, wait};
 
 const NOBODY: u32 = 65534;
-const ARGS: &[&str] = &[
-    "--interface",
-    "lan0",
-    "--group",
-    "1",
-    "--vip",
-    "192.0.2.1",
-    "--hello-ms",
-    "100",
-    "--hold-ms",
-    "400",
-];
 
 fn setpriv(caps: &str) -> Vec<String> {
     [
@@ -68,7 +56,7 @@ fn agent_runs_as_nobody_with_four_capabilities() {
     own_dirs(&g.name);
     let w = setpriv("+bpf,+perfmon,+net_admin,+net_raw");
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
-    let mut a = Agent::start_wrapped(g, &w, ARGS);
+    let mut a = Agent::start_wrapped(g, &w, agent::QUICK);
     let ready = wait::until(Duration::from_secs(10), || {
         agent::try_status(g)
             .ok()
@@ -110,7 +98,7 @@ fn without_cap_bpf_it_refuses_clearly_and_attaches_nothing() {
     own_dirs(&g.name);
     let w = setpriv("+perfmon,+net_admin,+net_raw");
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
-    let mut a = Agent::start_wrapped(g, &w, ARGS);
+    let mut a = Agent::start_wrapped(g, &w, agent::QUICK);
     let st = a.child.wait().unwrap();
     assert!(!st.success());
     let log = a.log();

@@ -7,25 +7,6 @@ use std::time::Duration;
 use gw_tests::{Agent, Topology, TopologySpec, agent, require_tools, topo::SERVER, wait};
 
 const VMAC: &str = "00:07:b4:00:01:01";
-const FAST: &[&str] = &[
-    "--interface",
-    "lan0",
-    "--group",
-    "1",
-    "--vip",
-    "192.0.2.1",
-    "--hello-ms",
-    "100",
-    "--hold-ms",
-    "400",
-];
-
-fn avg_ready(t: &Topology) -> bool {
-    let Ok(s) = agent::try_status(&t.gateways[0]) else {
-        return false;
-    };
-    s[0]["groups"][0]["avg"] == true && s[0]["groups"][0]["lease_ms"].as_u64().unwrap_or(0) > 0
-}
 
 fn arping_vmac(t: &Topology, host: usize, count: u32) -> Vec<String> {
     let o = t.hosts[host - 1].sh(&format!("arping -c {count} -w 3 -I lan0 192.0.2.1"));
@@ -49,12 +30,8 @@ fn host_resolves_vip_to_vmac_and_reaches_server() {
         gateways: 1,
         hosts: 1,
     });
-    let a = Agent::start(&t.gateways[0], FAST);
-    assert!(
-        wait::until(Duration::from_secs(10), || avg_ready(&t).then_some(())).is_some(),
-        "never became AVG:\n{}",
-        a.log()
-    );
+    let a = Agent::start(&t.gateways[0], agent::QUICK);
+    agent::wait_active(&t.gateways[0], &a);
     assert!(
         a.log().contains("generic mode"),
         "auto mode picks generic on veth:\n{}",
@@ -86,12 +63,8 @@ fn clean_stop_detaches_and_unpins() {
         gateways: 1,
         hosts: 1,
     });
-    let mut a = Agent::start(&t.gateways[0], FAST);
-    assert!(
-        wait::until(Duration::from_secs(10), || avg_ready(&t).then_some(())).is_some(),
-        "{}",
-        a.log()
-    );
+    let mut a = Agent::start(&t.gateways[0], agent::QUICK);
+    agent::wait_active(&t.gateways[0], &a);
     let pins = format!("/sys/fs/bpf/gw/{}/lan0", t.gateways[0].name);
     assert!(std::path::Path::new(&pins).join("link").exists());
     assert!(
@@ -131,11 +104,7 @@ fn crash_keeps_answering_until_lease_and_restart_adopts() {
         "5000",
     ];
     let mut a = Agent::start(&t.gateways[0], &slow);
-    assert!(
-        wait::until(Duration::from_secs(20), || avg_ready(&t).then_some(())).is_some(),
-        "{}",
-        a.log()
-    );
+    agent::wait_active(&t.gateways[0], &a);
     a.stop(libc::SIGKILL);
     // The pinned program keeps answering from the maps.
     assert_eq!(arping_vmac(&t, 1, 1), vec![VMAC]);

@@ -267,3 +267,34 @@ fn an_unknown_tracked_interface_is_a_start_error() {
             .is_some_and(|a| a.is_empty())
     );
 }
+
+#[test]
+fn reload_adds_and_removes_tracked_objects() {
+    // Input: a group of one without tracked objects; up0 goes down; then a
+    // reload adds `track up0 decrement 30`; then a reload removes it.
+    // Output: weight 100; 70 with forwarding suspended; 100 again.
+    if !require_tools(&["nsenter"]) {
+        return;
+    }
+    let mut lab = Lab::start(
+        &[100],
+        serde_json::json!({ "max": 100, "lower": 80, "upper": 90 }),
+        serde_json::json!([]),
+    );
+    lab.gw().ok("ip link set up0 down");
+    std::thread::sleep(Duration::from_millis(300));
+    lab.wait_weight((100, true), Duration::from_secs(2));
+    let path = std::env::temp_dir().join(format!("{}-gw.json", lab.gw().name));
+    let reload = |lab: &mut Lab, track: serde_json::Value| {
+        lab.cfgs[0].extra_group["track"] = track;
+        std::fs::write(&path, lab.cfgs[0].json().to_string()).unwrap();
+        lab.agents[0].signal(libc::SIGHUP);
+    };
+    reload(
+        &mut lab,
+        serde_json::json!([{ "interface": "up0", "decrement": 30 }]),
+    );
+    lab.wait_weight((70, false), Duration::from_secs(3));
+    reload(&mut lab, serde_json::json!([]));
+    lab.wait_weight((100, true), Duration::from_secs(3));
+}

@@ -86,7 +86,10 @@ pub fn main(args: FuzzArgs) -> Result<()> {
         outcomes.push(run_one(&dir, &logs, target, seeds, &args)?);
     }
     eprintln!();
-    eprintln!("{:<18} {:>12} {:>8} {:>8}  result", "target", "executions", "seconds", "corpus");
+    eprintln!(
+        "{:<18} {:>12} {:>8} {:>8}  result",
+        "target", "executions", "seconds", "corpus"
+    );
     for o in &outcomes {
         eprintln!(
             "{:<18} {:>12} {:>8.1} {:>8}  {}",
@@ -94,7 +97,9 @@ pub fn main(args: FuzzArgs) -> Result<()> {
             o.runs.map_or("?".into(), |r| r.to_string()),
             o.secs,
             o.corpus,
-            o.crash.as_deref().map_or("ok".to_string(), |c| format!("CRASH {c}"))
+            o.crash
+                .as_deref()
+                .map_or("ok".to_string(), |c| format!("CRASH {c}"))
         );
     }
     let crashed: Vec<&Outcome> = outcomes.iter().filter(|o| o.crash.is_some()).collect();
@@ -113,7 +118,13 @@ fn cargo_fuzz(dir: &Path) -> Command {
     c.args(["+nightly", "fuzz"]).current_dir(dir);
     // `cargo xtask` runs under the stable toolchain: do not let its
     // variables pick the compiler for the nightly build.
-    for v in ["RUSTUP_TOOLCHAIN", "CARGO", "RUSTC", "RUSTC_WRAPPER", "RUSTFLAGS"] {
+    for v in [
+        "RUSTUP_TOOLCHAIN",
+        "CARGO",
+        "RUSTC",
+        "RUSTC_WRAPPER",
+        "RUSTFLAGS",
+    ] {
         c.env_remove(v);
     }
     c
@@ -134,13 +145,7 @@ fn ensure_cargo_fuzz() -> Result<()> {
     status(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))
 }
 
-fn run_one(
-    dir: &Path,
-    logs: &Path,
-    target: &str,
-    seeds: &str,
-    args: &FuzzArgs,
-) -> Result<Outcome> {
+fn run_one(dir: &Path, logs: &Path, target: &str, seeds: &str, args: &FuzzArgs) -> Result<Outcome> {
     let corpus = dir.join("corpus").join(target);
     std::fs::create_dir_all(&corpus)?;
     let artifacts = dir.join("artifacts").join(target);
@@ -166,7 +171,10 @@ fn run_one(
     // libFuzzer reports on stderr; keep all of it in the log, show pulses.
     let stdout = child.stdout.take().expect("piped");
     let out_thread = std::thread::spawn(move || {
-        BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
     });
     let mut runs = None;
     let mut crash = None;
@@ -231,10 +239,16 @@ mod tests {
     #[test]
     fn final_stats_are_read() {
         assert_eq!(
-            stat("stat::number_of_executed_units: 1234567", "stat::number_of_executed_units:"),
+            stat(
+                "stat::number_of_executed_units: 1234567",
+                "stat::number_of_executed_units:"
+            ),
             Some(1234567)
         );
-        assert_eq!(stat("#2 INITED cov: 3", "stat::number_of_executed_units:"), None);
+        assert_eq!(
+            stat("#2 INITED cov: 3", "stat::number_of_executed_units:"),
+            None
+        );
     }
 
     #[test]
@@ -243,8 +257,14 @@ mod tests {
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         for (t, seeds) in TARGETS {
             assert!(dir.join(format!("fuzz_targets/{t}.rs")).exists(), "{t}");
-            assert!(manifest.contains(&format!("name = \"{t}\"")), "{t} not in fuzz/Cargo.toml");
-            assert!(count_files(&dir.join("seeds").join(seeds)) > 0, "no seeds for {t}");
+            assert!(
+                manifest.contains(&format!("name = \"{t}\"")),
+                "{t} not in fuzz/Cargo.toml"
+            );
+            assert!(
+                count_files(&dir.join("seeds").join(seeds)) > 0,
+                "no seeds for {t}"
+            );
         }
     }
 }

@@ -8,8 +8,8 @@ use aya::{
     maps::{Array, HashMap, Map, MapData, PerCpuArray},
 };
 use gw_common::{
-    ClientKey, ClientValue, FwdStats, GroupKey, GroupStats, GroupValue, IfConfig, MacKey,
-    RateState, SlotTable, VmacValue, map_names as n,
+    ClientKey, ClientValue, FwdStats, GroupKey, GroupKey6, GroupStats, GroupValue, IfConfig,
+    MacKey, RateState, SlotTable, VmacValue, map_names as n,
 };
 
 use super::DataplaneError;
@@ -26,6 +26,8 @@ pub struct Maps {
     pub clients: HashMap<MapData, ClientKey, ClientValue>,
     pub rate: HashMap<MapData, MacKey, RateState>,
     pub rr: Array<MapData, u64>,
+    /// Virtual IPv6 addresses -> the same `GroupValue` as the group's VIP.
+    pub groups6: HashMap<MapData, GroupKey6, GroupValue>,
 }
 
 impl Maps {
@@ -45,6 +47,7 @@ impl Maps {
             take(n::CLIENTS)?,
             take(n::RATE)?,
             take(n::RR)?,
+            take(n::GROUPS6)?,
         ])
     }
 
@@ -68,10 +71,11 @@ impl Maps {
             open(n::CLIENTS)?,
             open(n::RATE)?,
             open(n::RR)?,
+            open(n::GROUPS6)?,
         ])
     }
 
-    fn from_maps(m: [Map; 11]) -> Result<Self, DataplaneError> {
+    fn from_maps(m: [Map; 12]) -> Result<Self, DataplaneError> {
         let [
             config,
             groups,
@@ -84,6 +88,7 @@ impl Maps {
             clients,
             rate,
             rr,
+            groups6,
         ] = m;
         let e = |name| move |err| DataplaneError::map(name, err);
         Ok(Self {
@@ -98,6 +103,7 @@ impl Maps {
             clients: HashMap::try_from(clients).map_err(e(n::CLIENTS))?,
             rate: HashMap::try_from(rate).map_err(e(n::RATE))?,
             rr: Array::try_from(rr).map_err(e(n::RR))?,
+            groups6: HashMap::try_from(groups6).map_err(e(n::GROUPS6))?,
         })
     }
 

@@ -7,6 +7,7 @@
 //! outlives the agent; the lease in `GW_LEASES` bounds how long.
 
 pub mod clients;
+mod groups6;
 mod maps;
 pub mod pin;
 
@@ -76,6 +77,9 @@ pub struct GroupSpec {
     pub mode: u8,
     /// The policy's slot table (at most `SLOT_TABLE_LEN` entries).
     pub slots: Vec<Slot>,
+    /// The group's virtual IPv6 addresses (at most `MAX_VIP6_PER_GROUP`),
+    /// answered in GW_GROUPS6 with the same group value as `key`.
+    pub vip6: Vec<[u8; 16]>,
 }
 
 pub struct Dataplane {
@@ -87,6 +91,8 @@ pub struct Dataplane {
     adopted: bool,
     /// What is in GW_GROUPS and the live slot tables, as last written.
     written: BTreeMap<GroupKey, (GroupValue, Vec<Slot>)>,
+    /// What is in GW_GROUPS6, by the IPv4 key of its group.
+    written6: BTreeMap<GroupKey, Vec<gw_common::GroupKey6>>,
     logger: Option<XdpLogger>,
 }
 
@@ -193,6 +199,7 @@ impl Dataplane {
             mode,
             adopted,
             written: BTreeMap::new(),
+            written6: BTreeMap::new(),
             logger,
         };
         if adopted {
@@ -263,6 +270,7 @@ impl Dataplane {
             let slots = self.read_table(v.slot_row());
             self.written.insert(k, (v, slots));
         }
+        self.load_written6();
     }
 
     fn read_table(&self, row: u32) -> Vec<Slot> {
@@ -356,17 +364,20 @@ impl Dataplane {
         value.group = spec.group;
         value.mode = spec.mode;
         value.flags = if spec.avg { GROUP_FLAG_AVG } else { 0 };
-        if prev.as_ref().is_none_or(|(v, _)| *v != value) {
+        let changed = prev.as_ref().is_none_or(|(v, _)| *v != value);
+        if changed {
             self.maps
                 .groups
                 .insert(spec.key, value, 0)
                 .map_err(|e| DataplaneError::map(map_names::GROUPS, e))?;
         }
         self.written.insert(spec.key, (value, slots));
+        self.set_vip6(&spec.key, value, &spec.vip6, changed)?;
         Ok(idx)
     }
 
     pub fn remove_group(&mut self, key: &GroupKey) {
+        self.remove_vip6(key);
         if let Some((v, _)) = self.written.remove(key) {
             let _ = self.maps.groups.remove(key);
             let _ = self.maps.leases.set(v.idx as u32, 0, 0);

@@ -15,7 +15,7 @@
 //! after every burst of link or route events, since a carrier change flags
 //! routes link-down without any route event.
 
-use std::{net::Ipv4Addr, path::Path, time::Duration};
+use std::{net::Ipv4Addr, time::Duration};
 
 use crate::config::TrackObject;
 use futures_util::{StreamExt, TryStreamExt};
@@ -106,23 +106,15 @@ impl Watchers {
                 timeout_ms,
             } = o.clone()
             {
-                let tx = tx.clone();
-                tasks.push(tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(Duration::from_millis(interval_ms.into()));
-                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                    let mut last = None;
-                    loop {
-                        tick.tick().await;
-                        let (up, why) =
-                            run_script(&path, Duration::from_millis(timeout_ms.into())).await;
-                        if last != Some(up) {
-                            last = Some(up);
-                            if tx.send(Change { id, up, why }).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }));
+                let timeout = Duration::from_millis(timeout_ms.into());
+                let every = Duration::from_millis(interval_ms.into());
+                tasks.push(tokio::spawn(script::watch(
+                    id,
+                    path,
+                    every,
+                    timeout,
+                    tx.clone(),
+                )));
             }
         }
         Ok(Self { tasks })
@@ -366,34 +358,9 @@ pub fn next_hop_up(r: Result<RouteMessage, String>) -> (bool, String) {
     }
 }
 
-/// Runs `path` (no shell, no arguments) in its own process group; up when
-/// it exits 0 within `timeout`. A script still running then is killed
-/// with its whole group, so a hung check never piles up processes.
-pub async fn run_script(path: &Path, timeout: Duration) -> (bool, String) {
-    let mut cmd = tokio::process::Command::new(path);
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return (false, format!("cannot run: {e}")),
-    };
-    match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(s)) if s.success() => (true, "exit 0".into()),
-        Ok(Ok(s)) => (false, format!("{s}")),
-        Ok(Err(e)) => (false, format!("wait: {e}")),
-        Err(_) => {
-            if let Some(pid) = child.id() {
-                // SAFETY: kill(2) on the process group we created above.
-                unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
-            }
-            let _ = child.wait().await;
-            (false, format!("timed out after {} ms", timeout.as_millis()))
-        }
-    }
-}
+#[path = "track_script.rs"]
+mod script;
+pub use script::run_script;
 
 #[cfg(test)]
 #[path = "track_tests.rs"]

@@ -1,4 +1,4 @@
-use std::os::unix::fs::PermissionsExt;
+use std::{os::unix::fs::PermissionsExt, path::Path};
 
 use rtnetlink::packet_route::route::{RouteAddress, RouteNextHop};
 
@@ -79,7 +79,7 @@ fn a_route_counts_only_when_as_specific_and_usable() {
         )
         .0
     );
-    assert_eq!(route_up(Err("Network is unreachable".into()), 24).0, false);
+    assert!(!route_up(Err("Network is unreachable".into()), 24).0);
 }
 
 #[test]

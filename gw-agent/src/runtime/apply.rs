@@ -36,6 +36,7 @@ impl Agent {
                 avg: d.avg,
                 mode,
                 slots,
+                vip6: g.cfg.vip6().iter().map(|a| a.octets()).collect(),
             };
             if let Err(e) = self.dp.set_group(&spec) {
                 warn!(group, "writing the data plane: {e}");
@@ -161,12 +162,9 @@ impl Agent {
             return;
         }
         let vip = g.cfg.vip;
-        let clients: Vec<_> = self
-            .dp
-            .maps
-            .clients
-            .iter()
-            .filter_map(Result::ok)
+        // One batched read of the cache: it may hold 100k hosts.
+        let clients: Vec<_> = crate::dataplane::clients::dump(&self.dp.maps.clients)
+            .into_iter()
             .filter(|(k, v)| k.idx == idx && v.fwd == r.fwd)
             .collect();
         for (i, (k, v)) in clients.iter().enumerate() {

@@ -40,7 +40,7 @@ pub(super) struct Tracker {
     /// previous set (before a reload) must not land on a new object id.
     tx: UnboundedSender<Change>,
     rx: UnboundedReceiver<Change>,
-    _watchers: Option<Watchers>,
+    watchers: Option<Watchers>,
     objects: Vec<TrackObject>,
     /// Per object; up until its watcher says otherwise.
     up: Vec<bool>,
@@ -99,7 +99,7 @@ impl Tracker {
         let mut t = Tracker {
             tx,
             rx,
-            _watchers: None,
+            watchers: None,
             objects: Vec::new(),
             up: Vec::new(),
             prune: prune_interval(cfg),
@@ -122,16 +122,16 @@ impl Tracker {
         if self.prune.period() != prune_interval(cfg).period() {
             self.prune = prune_interval(cfg);
         }
-        if objects == self.objects && (objects.is_empty() || self._watchers.is_some()) {
+        if objects == self.objects && (objects.is_empty() || self.watchers.is_some()) {
             return;
         }
         let up = objects.iter().map(|o| self.is_up(o)).collect();
-        self._watchers = None;
+        self.watchers = None;
         let (tx, rx) = unbounded_channel();
         (self.tx, self.rx) = (tx, rx);
         if !objects.is_empty() {
             match Watchers::start(&objects, self.tx.clone()) {
-                Ok(w) => self._watchers = Some(w),
+                Ok(w) => self.watchers = Some(w),
                 Err(e) => warn!("tracking unavailable, weights stay as they are: {e}"),
             }
         }

@@ -22,7 +22,7 @@ fn router(ip: Option<std::net::Ipv4Addr>, me: std::net::Ipv4Addr) -> String {
     }
 }
 
-fn control<'a>(a: &'a Option<AgentStatus>, group: u16) -> Option<&'a GroupControl> {
+fn control(a: &Option<AgentStatus>, group: u16) -> Option<&GroupControl> {
     a.as_ref()?.groups.iter().find(|g| g.group == group)
 }
 

@@ -75,6 +75,10 @@ fn reset(m: &mut Maps) {
     for k in keys {
         m.groups.remove(&k).expect("GW_GROUPS");
     }
+    let keys: Vec<_> = m.groups6.keys().filter_map(Result::ok).collect();
+    for k in keys {
+        m.groups6.remove(&k).expect("GW_GROUPS6");
+    }
     let keys: Vec<_> = m.vmacs.keys().filter_map(Result::ok).collect();
     for k in keys {
         m.vmacs.remove(&k).expect("GW_VMACS");
@@ -107,6 +111,7 @@ fn zero<T: aya::Pod>(map: &mut PerCpuArray<MapData, T>, rows: u32, v: T) {
 /// What a fresh load holds: no hash entries, no counts.
 fn assert_fresh(m: &Maps) {
     assert_eq!(m.groups.keys().count(), 0);
+    assert_eq!(m.groups6.keys().count(), 0);
     assert_eq!(m.vmacs.keys().count(), 0);
     assert_eq!(m.clients.keys().count(), 0);
     for c in Counter::ALL {

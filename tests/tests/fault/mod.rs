@@ -125,6 +125,17 @@ impl Lan {
         let all: Vec<usize> = (1..=lan.cfgs.len()).collect();
         let avg = lan.wait_steady(&all, timeout);
         assert_eq!(avg, 1, "the highest priority is AVG\n{}", lan.logs());
+        // The standby is elected at the end of its speak period, which
+        // can come after the steady state: wait for it too, so tests start
+        // from a settled group.
+        if lan.cfgs.len() > 1 {
+            let standby = gw_tests::wait::until(timeout, || {
+                (1..=lan.cfgs.len())
+                    .any(|i| lan.log(i).contains("-> Standby"))
+                    .then_some(())
+            });
+            assert!(standby.is_some(), "no standby elected\n{}", lan.logs());
+        }
         lan
     }
 

@@ -31,8 +31,7 @@ const BPF_LINK_CREATE: i32 = 28;
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
 const BPF_PROG_TYPE_XDP: u32 = 6;
 const BPF_XDP: u32 = 37;
-/// XDP_FLAGS_SKB_MODE / XDP_FLAGS_DRV_MODE (include/uapi/linux/if_link.h).
-pub const XDP_FLAGS_SKB_MODE: u32 = 2;
+/// XDP_FLAGS_DRV_MODE (include/uapi/linux/if_link.h): native mode.
 pub const XDP_FLAGS_DRV_MODE: u32 = 4;
 
 pub const XDP_DROP: i32 = 1;
@@ -101,35 +100,38 @@ const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     }
 }
 
-/// The sink: counts ARP replies (ethertype 0x0806, opcode 2) in element 0
-/// of a one-element array map, returns `verdict` for every frame.
-fn sink_insns(map_fd: i32, verdict: i32) -> Vec<Insn> {
+/// The sink: counts ARP frames with opcode `op` (ethertype 0x0806) in
+/// element 0 of a one-element array map, returns `verdict` for every frame.
+fn sink_insns(map_fd: i32, verdict: i32, op: u16) -> Vec<Insn> {
     // r1 = ctx; r2 = data_end; r1 = data.
     let mut v = vec![
-        insn(0x61, 2, 1, 4, 0),   // r2 = *(u32 *)(r1 + 4)   data_end
-        insn(0x61, 1, 1, 0, 0),   // r1 = *(u32 *)(r1 + 0)   data
-        insn(0xbf, 3, 1, 0, 0),   // r3 = r1
-        insn(0x07, 3, 0, 0, 22),  // r3 += 22
-        insn(0x2d, 3, 2, 13, 0),  // if r3 > r2 goto out
-        insn(0x69, 3, 1, 12, 0),  // r3 = *(u16 *)(r1 + 12)  ethertype
-        insn(0x55, 3, 0, 11, 0x0608), // if r3 != htons(0x0806) goto out
-        insn(0x69, 3, 1, 20, 0),  // r3 = *(u16 *)(r1 + 20)  ARP opcode
-        insn(0x55, 3, 0, 9, 0x0200), // if r3 != htons(2) goto out
-        insn(0x62, 10, 0, -4, 0), // *(u32 *)(r10 - 4) = 0    key
-        insn(0xbf, 2, 10, 0, 0),  // r2 = r10
-        insn(0x07, 2, 0, 0, -4),  // r2 += -4
-        insn(0x18, 1, 1, 0, map_fd), // r1 = map (ld_imm64, BPF_PSEUDO_MAP_FD)
+        insn(0x61, 2, 1, 4, 0),                     // r2 = *(u32 *)(r1 + 4)   data_end
+        insn(0x61, 1, 1, 0, 0),                     // r1 = *(u32 *)(r1 + 0)   data
+        insn(0xbf, 3, 1, 0, 0),                     // r3 = r1
+        insn(0x07, 3, 0, 0, 22),                    // r3 += 22
+        insn(0x2d, 3, 2, 13, 0),                    // if r3 > r2 goto out
+        insn(0x69, 3, 1, 12, 0),                    // r3 = *(u16 *)(r1 + 12)  ethertype
+        insn(0x55, 3, 0, 11, 0x0608),               // if r3 != htons(0x0806) goto out
+        insn(0x69, 3, 1, 20, 0),                    // r3 = *(u16 *)(r1 + 20)  ARP opcode
+        insn(0x55, 3, 0, 9, i32::from(op.to_be())), // if r3 != htons(op) goto out
+        insn(0x62, 10, 0, -4, 0),                   // *(u32 *)(r10 - 4) = 0    key
+        insn(0xbf, 2, 10, 0, 0),                    // r2 = r10
+        insn(0x07, 2, 0, 0, -4),                    // r2 += -4
+        insn(0x18, 1, 1, 0, map_fd),                // r1 = map (ld_imm64, BPF_PSEUDO_MAP_FD)
         insn(0x00, 0, 0, 0, 0),
-        insn(0x85, 0, 0, 0, 1),   // call bpf_map_lookup_elem
-        insn(0x15, 0, 0, 2, 0),   // if r0 == 0 goto out
-        insn(0xb7, 1, 0, 0, 1),   // r1 = 1
-        insn(0xdb, 0, 1, 0, 0),   // lock *(u64 *)(r0 + 0) += r1
+        insn(0x85, 0, 0, 0, 1), // call bpf_map_lookup_elem
+        insn(0x15, 0, 0, 2, 0), // if r0 == 0 goto out
+        insn(0xb7, 1, 0, 0, 1), // r1 = 1
+        insn(0xdb, 0, 1, 0, 0), // lock *(u64 *)(r0 + 0) += r1
     ];
     // out:
     v.push(insn(0xb7, 0, 0, 0, verdict)); // r0 = verdict
     v.push(insn(0x95, 0, 0, 0, 0)); // exit
     v
 }
+
+pub const ARP_REQUEST: u16 = 1;
+pub const ARP_REPLY: u16 = 2;
 
 /// A counting XDP program attached to one interface (of the calling
 /// thread's network namespace) for as long as this lives.
@@ -141,12 +143,13 @@ pub struct Sink {
 
 impl Sink {
     /// Loads the sink and attaches it to `ifindex` with `flags`
-    /// (`XDP_FLAGS_DRV_MODE` or `XDP_FLAGS_SKB_MODE`).
-    pub fn attach(ifindex: u32, flags: u32, verdict: i32) -> io::Result<Sink> {
+    /// (e.g. `XDP_FLAGS_DRV_MODE`), counting ARP frames
+    /// with opcode `op`.
+    pub fn attach(ifindex: u32, flags: u32, verdict: i32, op: u16) -> io::Result<Sink> {
         let mut a = Attr::new();
         a.u32(0, BPF_MAP_TYPE_ARRAY).u32(4, 4).u32(8, 8).u32(12, 1);
         let map = sys_fd(BPF_MAP_CREATE, &mut a)?;
-        let insns = sink_insns(map.as_raw_fd(), verdict);
+        let insns = sink_insns(map.as_raw_fd(), verdict, op);
         let license = c"GPL";
         let mut log = vec![0u8; 65536];
         let mut a = Attr::new();
@@ -183,7 +186,7 @@ impl Sink {
         })
     }
 
-    /// ARP replies seen so far.
+    /// ARP frames seen so far.
     pub fn count(&self) -> u64 {
         let key = 0u32;
         let mut value = 0u64;
@@ -236,7 +239,11 @@ mod tests {
 
     #[test]
     fn sink_program_jumps_land_on_out() {
-        let v = sink_insns(3, XDP_PASS);
+        let v = sink_insns(3, XDP_PASS, ARP_REPLY);
+        assert_eq!(
+            v[8].imm, 0x0200,
+            "opcode 2 as a little-endian load of its bytes"
+        );
         let out = v.len() as i16 - 2;
         for (pc, i) in v.iter().enumerate() {
             if matches!(i.code, 0x2d | 0x55 | 0x15) {

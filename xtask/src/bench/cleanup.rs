@@ -1,38 +1,55 @@
-//! Teardown on Ctrl-C and SIGTERM. Normal exits and panics are covered by
-//! the harness's guards (namespaces, agents, probes drop themselves);
-//! a signal instead ends the process at once, after removing every
-//! namespace this process made (`gt<pid>x<n>-*`, gw_tests::netns), the
-//! processes inside them, and the agents' pins.
+//! Teardown on Ctrl-C, SIGTERM and SIGHUP. Normal exits and panics are
+//! covered by the harness's guards (namespaces, agents, probes drop
+//! themselves); a signal instead ends the process at once, after removing
+//! every namespace this process made (`gt<pid>x<n>-*`, gw_tests::netns),
+//! the processes inside them and the agents' pins.
+//!
+//! The handler only writes the signal number to a pipe; a thread reads it
+//! and does the work. (Blocking the signals and sigwait-ing instead would
+//! hand the blocked mask to every child: agents could not be stopped.)
 
-use std::collections::BTreeSet;
+use std::{
+    collections::BTreeSet,
+    sync::atomic::{AtomicI32, Ordering},
+};
 
-/// Blocks SIGINT/SIGTERM/SIGHUP in this thread (and so in every thread it
-/// starts later) and waits for them in a thread of its own. Call it first,
-/// before any other thread exists. Children get a clean mask (std resets
-/// it when spawning).
-pub fn install() {
-    // SAFETY: signal-mask calls on a zeroed set; sigwait in a thread that
-    // only sweeps and exits.
+static PIPE_WR: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let b = sig as u8;
+    // SAFETY: write(2) is async-signal-safe; a full pipe just drops it.
     unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            libc::sigaddset(&mut set, s);
+        libc::write(
+            PIPE_WR.load(Ordering::Relaxed),
+            &b as *const u8 as *const _,
+            1,
+        )
+    };
+}
+
+pub fn install() {
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2(2) into a two-int array; sigaction(2) with a handler
+    // that only writes to that pipe.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return;
         }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        PIPE_WR.store(fds[1], Ordering::Relaxed);
+        let rd = fds[0];
         std::thread::spawn(move || {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            let mut sig = -1;
-            while sig <= 0 {
-                sig = libc::sigwaitinfo(&set, &mut info);
-            }
-            eprintln!(
-                "\nxtask bench: signal {sig} from pid {}, removing its namespaces",
-                info.si_pid()
-            );
+            let mut b = 0u8;
+            while libc::read(rd, &mut b as *mut u8 as *mut _, 1) != 1 {}
+            eprintln!("\nxtask bench: signal {b}, removing its namespaces");
             sweep();
             std::process::exit(130);
         });
+        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigaction(s, &sa, std::ptr::null_mut());
+        }
     }
 }
 

@@ -1,12 +1,13 @@
 //! Benchmark 2, failover: gw against keepalived in the same topology (two
 //! routers, two hosts, an upstream server; gw_tests::Topology), each host
 //! probing the server through the VIP 1000 times a second (UDP echo,
-//! gw_tests::probe, bounded). The active router (gw's AVG, keepalived's
+//! bench/prober.rs, at most 60 s). The active router (gw's AVG, keepalived's
 //! master; g1, priority 150) then
 //! - crashes: every process in it is SIGKILLed and its links go down, as
 //!   in a power failure;
 //! - loses only its daemon (SIGKILL), the router itself still up;
 //! - stops its daemon cleanly (SIGTERM), the router still up.
+//!
 //! Reported per case: the longest gap a host saw and that host's lost
 //! probes. With two routers and round-robin, one host uses each of gw's
 //! vMACs, so one always used the router that failed.
@@ -19,8 +20,8 @@ use std::{
 use anyhow::{Result, bail};
 use gw_tests::{
     Topology, TopologySpec,
-    group::{GroupConfig, Sample, wait_for},
-    probe::{Echo, Probe, ProbeLimits, ProbeReport},
+    group::{GroupConfig, wait_for},
+    probe::Echo,
     topo::SERVER,
 };
 use serde_json::json;
@@ -28,6 +29,7 @@ use serde_json::json;
 use super::{
     Ctx,
     keepalived::{self, Keepalived},
+    prober::{FastProbe, Seen},
     report::{Section, fmt_ms, fmt_ratio, table},
     wire::guarded,
 };
@@ -172,7 +174,10 @@ fn fail(t: &Topology, routers: &mut Routers, event: Event) -> Result<()> {
         (Event::DaemonKill, _) => kill_all(&t.gateways[0].name),
         (Event::Stop, Routers::Gw(a)) => {
             if !a[0].stop(libc::SIGTERM) {
-                bail!("gw agent did not exit cleanly:\n{}", super::gw::tail(&a[0].log()));
+                bail!(
+                    "gw agent did not exit cleanly:\n{}",
+                    super::gw::tail(&a[0].log())
+                );
             }
         }
         (Event::Stop, Routers::Ka(k)) => k[0].stop()?,
@@ -181,7 +186,12 @@ fn fail(t: &Topology, routers: &mut Routers, event: Event) -> Result<()> {
 }
 
 fn scenario(ctx: &Ctx, set: TimerSet, imp: Impl, event: Event) -> Result<Outcome> {
-    let t = guarded(|| Topology::new(TopologySpec { gateways: 2, hosts: 2 }))?;
+    let t = guarded(|| {
+        Topology::new(TopologySpec {
+            gateways: 2,
+            hosts: 2,
+        })
+    })?;
     let mut routers = start(&t, imp, set)?;
     for h in &t.hosts {
         h.sh(&format!("ping -c 1 -W 1 {SERVER}"));
@@ -194,23 +204,21 @@ fn scenario(ctx: &Ctx, set: TimerSet, imp: Impl, event: Event) -> Result<Outcome
     }
     let target = SocketAddrV4::new(SERVER, 7);
     let _echo = Echo::start(&t.server, target)?;
-    let limits = ProbeLimits {
-        interval: PROBE_EVERY,
-        max_duration: Duration::from_secs(60),
-        max_count: 60_000,
-    };
+    // Bounded: at most 60 s (60 000 probes) per host.
     let probes = t
         .hosts
         .iter()
-        .map(|h| Probe::start_in(&h.name, target, limits))
+        .map(|h| FastProbe::start(&h.name, target, PROBE_EVERY, Duration::from_secs(60)))
         .collect::<std::io::Result<Vec<_>>>()?;
     std::thread::sleep(ctx.plan.failover_before);
-    if probes.iter().any(|p| p.snapshot().received == 0) {
+    if probes.iter().any(|p| p.received() == 0) {
         bail!("a host reaches nothing before the failure");
     }
     let budget = match imp {
         Impl::Gw => Duration::from_millis(set.gw().1.into()),
-        Impl::Keepalived => Duration::from_secs_f64(keepalived::master_down(set.advert(), PRIOS[1])),
+        Impl::Keepalived => {
+            Duration::from_secs_f64(keepalived::master_down(set.advert(), PRIOS[1]))
+        }
     };
     let t0 = Instant::now();
     fail(&t, &mut routers, event)?;
@@ -222,27 +230,28 @@ fn scenario(ctx: &Ctx, set: TimerSet, imp: Impl, event: Event) -> Result<Outcome
     while t0.elapsed() < limit {
         std::thread::sleep(Duration::from_millis(20));
         let now = Instant::now();
-        let flowing = probes
-            .iter()
-            .all(|p| p.last_reply().is_some_and(|l| now.duration_since(l) < Duration::from_millis(30)));
+        let flowing = probes.iter().all(|p| {
+            p.last_reply()
+                .is_some_and(|l| now.duration_since(l) < Duration::from_millis(30))
+        });
         if flowing && t0.elapsed() > min_window {
             recovered = true;
             break;
         }
     }
     std::thread::sleep(Duration::from_millis(200));
-    let reports: Vec<ProbeReport> = probes.into_iter().map(Probe::stop).collect();
+    let reports: Vec<Seen> = probes.into_iter().map(FastProbe::stop).collect();
     let worst = reports
         .iter()
-        .max_by_key(|r| r.max_gap_within(t0, r.stopped))
+        .max_by_key(|r| r.max_gap_since(t0))
         .expect("two hosts");
     let out = Outcome {
         set,
         imp,
         event,
         budget,
-        gap: worst.max_gap_within(t0, worst.stopped),
-        lost: worst.lost,
+        gap: worst.max_gap_since(t0),
+        lost: worst.lost(),
         sent: worst.sent,
         recovered,
     };
@@ -279,15 +288,25 @@ fn render(outs: &[Outcome]) -> Section {
     let mut rows = Vec::new();
     let mut goals = Vec::new();
     for o in outs.iter().filter(|o| o.imp == Impl::Gw) {
-        let Some(k) = find(o, Impl::Keepalived) else { continue };
+        let Some(k) = find(o, Impl::Keepalived) else {
+            continue;
+        };
         let ratio = o.gap.as_secs_f64() / k.gap.as_secs_f64();
         rows.push(vec![
             o.set.name().into(),
             o.event.name().into(),
             format!("{} / {}", fmt_ms(o.budget), fmt_ms(k.budget)),
-            format!("{}{}", fmt_ms(o.gap), if o.recovered { "" } else { " (not recovered)" }),
+            format!(
+                "{}{}",
+                fmt_ms(o.gap),
+                if o.recovered { "" } else { " (not recovered)" }
+            ),
             format!("{} of {}", o.lost, o.sent),
-            format!("{}{}", fmt_ms(k.gap), if k.recovered { "" } else { " (not recovered)" }),
+            format!(
+                "{}{}",
+                fmt_ms(k.gap),
+                if k.recovered { "" } else { " (not recovered)" }
+            ),
             format!("{} of {}", k.lost, k.sent),
             fmt_ratio(ratio),
         ]);
@@ -302,7 +321,11 @@ fn render(outs: &[Outcome]) -> Section {
             goals.push(format!(
                 "gw's clean-stop gap < 50 ms ({}): **{}** ({})",
                 o.set.name(),
-                if o.gap < Duration::from_millis(50) { "met" } else { "not met" },
+                if o.gap < Duration::from_millis(50) {
+                    "met"
+                } else {
+                    "not met"
+                },
                 fmt_ms(o.gap)
             ));
         }
@@ -315,7 +338,16 @@ fn render(outs: &[Outcome]) -> Section {
          3 × advert + skew, RFC 5798).\n\n",
     );
     md += &table(
-        &["timers", "event", "budget gw / keepalived", "gw gap", "gw lost", "keepalived gap", "keepalived lost", "gw ÷ keepalived"],
+        &[
+            "timers",
+            "event",
+            "budget gw / keepalived",
+            "gw gap",
+            "gw lost",
+            "keepalived gap",
+            "keepalived lost",
+            "gw ÷ keepalived",
+        ],
         &rows,
     );
     md += "\nTimers: equivalent = keepalived `advert_int 1`, gw hello 1 s / hold 3 s; fastest = keepalived \
@@ -327,15 +359,19 @@ fn render(outs: &[Outcome]) -> Section {
     if !goals.is_empty() {
         md += &format!("\nGoals: {}.\n", goals.join("; "));
     }
-    let json = json!(outs.iter().map(|o| json!({
-        "timers": format!("{:?}", o.set).to_lowercase(),
-        "implementation": format!("{:?}", o.imp).to_lowercase(),
-        "event": format!("{:?}", o.event).to_lowercase(),
-        "budget_ms": o.budget.as_secs_f64() * 1e3,
-        "gap_ms": o.gap.as_secs_f64() * 1e3,
-        "lost": o.lost,
-        "sent": o.sent,
-        "recovered": o.recovered,
-    })).collect::<Vec<_>>());
+    let json = json!(
+        outs.iter()
+            .map(|o| json!({
+                "timers": format!("{:?}", o.set).to_lowercase(),
+                "implementation": format!("{:?}", o.imp).to_lowercase(),
+                "event": format!("{:?}", o.event).to_lowercase(),
+                "budget_ms": o.budget.as_secs_f64() * 1e3,
+                "gap_ms": o.gap.as_secs_f64() * 1e3,
+                "lost": o.lost,
+                "sent": o.sent,
+                "recovered": o.recovered,
+            }))
+            .collect::<Vec<_>>()
+    );
     Section::new("failover", "2. Failover", md, json)
 }

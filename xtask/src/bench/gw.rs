@@ -63,7 +63,12 @@ pub fn avg_groups(ns: &Netns) -> usize {
 }
 
 /// Waits until `groups` groups answer as AVG; returns how long it took.
-pub fn wait_avg(agent: &mut Agent, ns: &Netns, groups: usize, timeout: Duration) -> Result<Duration> {
+pub fn wait_avg(
+    agent: &mut Agent,
+    ns: &Netns,
+    groups: usize,
+    timeout: Duration,
+) -> Result<Duration> {
     let t0 = Instant::now();
     loop {
         if avg_groups(ns) >= groups {

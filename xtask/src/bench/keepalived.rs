@@ -52,8 +52,23 @@ impl Keepalived {
         let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
         let child = ns
             .command("keepalived")
-            .args(["--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp"])
-            .args(["-f", &p("keepalived.conf"), "-p", &p("k.pid"), "-r", &p("v.pid"), "-c", &p("c.pid")])
+            .args([
+                "--dont-fork",
+                "--log-console",
+                "--log-detail",
+                "--no-syslog",
+                "--vrrp",
+            ])
+            .args([
+                "-f",
+                &p("keepalived.conf"),
+                "-p",
+                &p("k.pid"),
+                "-r",
+                &p("v.pid"),
+                "-c",
+                &p("c.pid"),
+            ])
             .stdout(log.try_clone()?)
             .stderr(log)
             .stdin(Stdio::null())
@@ -116,7 +131,12 @@ pub fn has_vip(ns: &Netns) -> bool {
 }
 
 /// Waits until exactly `master` (0-based index into `gws`) holds the VIP.
-pub fn wait_master(gws: &[Netns], master: usize, timeout: Duration, ka: &[Keepalived]) -> Result<Duration> {
+pub fn wait_master(
+    gws: &[Netns],
+    master: usize,
+    timeout: Duration,
+    ka: &[Keepalived],
+) -> Result<Duration> {
     let t0 = Instant::now();
     loop {
         let holders: Vec<usize> = (0..gws.len()).filter(|&i| has_vip(&gws[i])).collect();

@@ -32,6 +32,7 @@ mod failover;
 mod gw;
 mod keepalived;
 mod packet;
+mod prober;
 mod report;
 mod responder;
 mod scale;
@@ -108,9 +109,9 @@ impl Plan {
                 test_run_singles: 300,
                 timers: (100, 400),
                 failover_sets: vec![failover::TimerSet::Smoke],
-                failover_before: Duration::from_millis(300),
+                failover_before: Duration::from_millis(200),
                 sharing_hosts: 6,
-                sharing_traffic: Duration::from_millis(400),
+                sharing_traffic: Duration::from_millis(300),
                 scale_groups: vec![1, 16],
                 scale_window: Duration::from_millis(500),
                 cache_sizes: vec![100, 1000],
@@ -144,7 +145,8 @@ impl Plan {
 pub struct Ctx {
     pub plan: Plan,
     pub smoke: bool,
-    pub agent: PathBuf,
+    /// Build what is needed (the simulator example); off with --no-build.
+    pub build: bool,
     started: Instant,
 }
 
@@ -179,7 +181,7 @@ pub fn main(args: BenchArgs) -> Result<()> {
     let ctx = Ctx {
         plan: Plan::of(args.smoke),
         smoke: args.smoke,
-        agent: agent.clone(),
+        build: !args.no_build,
         started: Instant::now(),
     };
     let want = |w: Which| args.only.is_empty() || args.only.contains(&w);

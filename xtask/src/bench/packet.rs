@@ -14,7 +14,6 @@ use std::{
 };
 
 pub const ETH_P_ARP: u16 = 0x0806;
-const ETH_P_ALL: u16 = 0x0003;
 const PACKET_QDISC_BYPASS: i32 = 20;
 /// Ethernet minimum (without FCS): what a NIC would put on the wire.
 pub const FRAME_LEN: usize = 60;
@@ -23,26 +22,40 @@ pub type Mac = [u8; 6];
 
 /// A broadcast ARP request "who has `target`? tell `ip`" from `mac`.
 pub fn arp_request(mac: Mac, ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
-    arp_frame([0xff; 6], mac, 1, mac, ip, [0; 6], target)
+    arp_frame([0xff; 6], mac, 1, mac, ip, [0; 6], target).to_vec()
 }
 
-/// An ARP reply to `to_mac`/`to_ip`: `ip` is at `sha`, sent from `src`.
-pub fn arp_reply(src: Mac, sha: Mac, ip: Ipv4Addr, to_mac: Mac, to_ip: Ipv4Addr) -> Vec<u8> {
+/// An ARP reply to `to_mac`/`to_ip`: `ip` is at `sha`, sent from `src`
+/// (a fixed-size array: the userspace responder allocates nothing).
+pub fn arp_reply(
+    src: Mac,
+    sha: Mac,
+    ip: Ipv4Addr,
+    to_mac: Mac,
+    to_ip: Ipv4Addr,
+) -> [u8; FRAME_LEN] {
     arp_frame(to_mac, src, 2, sha, ip, to_mac, to_ip)
 }
 
-fn arp_frame(dst: Mac, src: Mac, op: u16, sha: Mac, spa: Ipv4Addr, tha: Mac, tpa: Ipv4Addr) -> Vec<u8> {
-    let mut f = Vec::with_capacity(FRAME_LEN);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&ETH_P_ARP.to_be_bytes());
-    f.extend_from_slice(&[0, 1, 8, 0, 6, 4]);
-    f.extend_from_slice(&op.to_be_bytes());
-    f.extend_from_slice(&sha);
-    f.extend_from_slice(&spa.octets());
-    f.extend_from_slice(&tha);
-    f.extend_from_slice(&tpa.octets());
-    f.resize(FRAME_LEN, 0);
+fn arp_frame(
+    dst: Mac,
+    src: Mac,
+    op: u16,
+    sha: Mac,
+    spa: Ipv4Addr,
+    tha: Mac,
+    tpa: Ipv4Addr,
+) -> [u8; FRAME_LEN] {
+    let mut f = [0u8; FRAME_LEN];
+    f[0..6].copy_from_slice(&dst);
+    f[6..12].copy_from_slice(&src);
+    f[12..14].copy_from_slice(&ETH_P_ARP.to_be_bytes());
+    f[14..20].copy_from_slice(&[0, 1, 8, 0, 6, 4]);
+    f[20..22].copy_from_slice(&op.to_be_bytes());
+    f[22..28].copy_from_slice(&sha);
+    f[28..32].copy_from_slice(&spa.octets());
+    f[32..38].copy_from_slice(&tha);
+    f[38..42].copy_from_slice(&tpa.octets());
     f
 }
 
@@ -90,12 +103,14 @@ impl PacketSocket {
         // SAFETY: plain socket(2)/if_nametoindex(3)/bind(2) calls with
         // valid arguments; the fd is owned from here on.
         unsafe {
-            let fd = check(libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                i32::from(proto.to_be()),
-            )
-            .into())? as i32;
+            let fd = check(
+                libc::socket(
+                    libc::AF_PACKET,
+                    libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                    i32::from(proto.to_be()),
+                )
+                .into(),
+            )? as i32;
             let fd = OwnedFd::from_raw_fd(fd);
             let ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
             if ifindex == 0 {
@@ -143,10 +158,6 @@ impl PacketSocket {
         .map(|_| ())
     }
 
-    pub fn set_rcvbuf(&self, bytes: i32) -> io::Result<()> {
-        self.setsockopt(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes)
-    }
-
     pub fn set_timeout(&self, d: Duration) -> io::Result<()> {
         let tv = libc::timeval {
             tv_sec: d.as_secs() as i64,
@@ -184,45 +195,27 @@ impl PacketSocket {
 
     pub fn send(&self, frame: &[u8]) -> io::Result<()> {
         // SAFETY: send(2) of a live buffer on a bound socket.
-        check(
-            unsafe {
-                libc::send(
-                    self.fd.as_raw_fd(),
-                    frame.as_ptr() as *const libc::c_void,
-                    frame.len(),
-                    0,
-                )
-            } as i64,
-        )
+        check(unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                frame.as_ptr() as *const libc::c_void,
+                frame.len(),
+                0,
+            )
+        } as i64)
         .map(|_| ())
     }
 
-    /// Sends up to `frames.len()` frames in one sendmmsg(2); returns how
-    /// many the kernel took.
-    pub fn send_batch(&self, frames: &[Vec<u8>]) -> io::Result<usize> {
-        let mut iov: Vec<libc::iovec> = frames
-            .iter()
-            .map(|f| libc::iovec {
-                iov_base: f.as_ptr() as *mut libc::c_void,
-                iov_len: f.len(),
-            })
-            .collect();
-        let mut msgs: Vec<libc::mmsghdr> = iov
-            .iter_mut()
-            .map(|v| {
-                // SAFETY: an all-zero msghdr is valid; we set the iovec.
-                let mut m: libc::mmsghdr = unsafe { zeroed() };
-                m.msg_hdr.msg_iov = v;
-                m.msg_hdr.msg_iovlen = 1;
-                m
-            })
-            .collect();
-        // SAFETY: sendmmsg(2) over headers pointing at live buffers.
+    /// Sends a prepared batch in one sendmmsg(2); returns how many
+    /// frames the kernel took.
+    pub fn send_batch(&self, b: &mut Batch) -> io::Result<usize> {
+        // SAFETY: sendmmsg(2) over headers pointing at the batch's frames,
+        // which live (unmoved) as long as the batch.
         let n = unsafe {
             libc::sendmmsg(
                 self.fd.as_raw_fd(),
-                msgs.as_mut_ptr(),
-                msgs.len() as u32,
+                b.msgs.as_mut_ptr(),
+                b.msgs.len() as u32,
                 0,
             )
         };
@@ -243,18 +236,47 @@ impl PacketSocket {
         if n < 0 {
             let e = io::Error::last_os_error();
             return match e.kind() {
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted => {
-                    Ok(None)
-                }
+                io::ErrorKind::WouldBlock
+                | io::ErrorKind::TimedOut
+                | io::ErrorKind::Interrupted => Ok(None),
                 _ => Err(e),
             };
         }
         Ok(Some(n as usize))
     }
+}
 
-    /// A socket that receives every frame (for latency probes).
-    pub fn open_all(ifname: &str) -> io::Result<PacketSocket> {
-        PacketSocket::open(ifname, ETH_P_ALL)
+/// Frames ready for sendmmsg(2): the headers point into `frames`.
+pub struct Batch {
+    _frames: Vec<Vec<u8>>,
+    _iov: Vec<libc::iovec>,
+    msgs: Vec<libc::mmsghdr>,
+}
+
+impl Batch {
+    pub fn new(frames: Vec<Vec<u8>>) -> Batch {
+        let mut iov: Vec<libc::iovec> = frames
+            .iter()
+            .map(|f| libc::iovec {
+                iov_base: f.as_ptr() as *mut libc::c_void,
+                iov_len: f.len(),
+            })
+            .collect();
+        let msgs = iov
+            .iter_mut()
+            .map(|v| {
+                // SAFETY: an all-zero msghdr is valid; we set the iovec.
+                let mut m: libc::mmsghdr = unsafe { zeroed() };
+                m.msg_hdr.msg_iov = v;
+                m.msg_hdr.msg_iovlen = 1;
+                m
+            })
+            .collect();
+        Batch {
+            _frames: frames,
+            _iov: iov,
+            msgs,
+        }
     }
 }
 
@@ -282,24 +304,45 @@ pub fn allowed_cpus() -> Vec<usize> {
     }
 }
 
+/// CPU time of the calling thread.
+pub fn thread_cpu() -> Duration {
+    // SAFETY: clock_gettime(2) into a zeroed timespec.
+    unsafe {
+        let mut ts: libc::timespec = zeroed();
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+}
+
 /// What a flood sent.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Sent {
     pub frames: u64,
     pub elapsed: Duration,
+    /// CPU time of the sending thread (including softirq work it did).
+    pub cpu: Duration,
+}
+
+/// How a flood runs.
+#[derive(Clone, Copy, Debug)]
+pub struct FloodLimits {
+    pub max_time: Duration,
+    pub max_count: u64,
+    /// Frames per second at most (None: as fast as the sender can).
+    pub pace: Option<f64>,
+    pub cpu: Option<usize>,
 }
 
 /// Sends `frames` round and round from `ifname` in namespace `ns`, in
 /// batches of 64, until `max_time` passed or `max_count` frames went out.
 /// Runs in its own thread pinned to `cpu`; returns when done.
-pub fn flood(
-    ns: &str,
-    ifname: &str,
-    frames: Vec<Vec<u8>>,
-    max_time: Duration,
-    max_count: u64,
-    cpu: Option<usize>,
-) -> io::Result<Sent> {
+pub fn flood(ns: &str, ifname: &str, frames: Vec<Vec<u8>>, lim: FloodLimits) -> io::Result<Sent> {
+    let FloodLimits {
+        max_time,
+        max_count,
+        pace,
+        cpu,
+    } = lim;
     let (ns, ifname) = (ns.to_string(), ifname.to_string());
     std::thread::spawn(move || -> io::Result<Sent> {
         gw_tests::probe::enter_netns(&ns)?;
@@ -308,7 +351,8 @@ pub fn flood(
         }
         let s = PacketSocket::open(&ifname, 0)?;
         s.bypass_qdisc()?;
-        let batches: Vec<Vec<Vec<u8>>> = frames.chunks(64).map(<[_]>::to_vec).collect();
+        let mut batches: Vec<Batch> = frames.chunks(64).map(|c| Batch::new(c.to_vec())).collect();
+        let cpu0 = thread_cpu();
         let start = Instant::now();
         let mut sent = 0u64;
         let mut i = 0;
@@ -317,7 +361,15 @@ pub fn flood(
             if start.elapsed() >= max_time {
                 break;
             }
-            let b = &batches[i % batches.len()];
+            if let Some(p) = pace {
+                let due = Duration::from_secs_f64(sent as f64 / p);
+                let now = start.elapsed();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+            }
+            let n = batches.len();
+            let b = &mut batches[i % n];
             i += 1;
             match s.send_batch(b) {
                 Ok(n) => sent += n as u64,
@@ -329,6 +381,7 @@ pub fn flood(
         Ok(Sent {
             frames: sent,
             elapsed: start.elapsed(),
+            cpu: thread_cpu().saturating_sub(cpu0),
         })
     })
     .join()
@@ -341,14 +394,28 @@ mod tests {
 
     #[test]
     fn arp_frames_round_trip() {
-        let req = arp_request(client_mac(7), Ipv4Addr::new(192, 0, 2, 100), Ipv4Addr::new(192, 0, 2, 1));
+        let req = arp_request(
+            client_mac(7),
+            Ipv4Addr::new(192, 0, 2, 100),
+            Ipv4Addr::new(192, 0, 2, 1),
+        );
         assert_eq!(req.len(), FRAME_LEN);
         assert_eq!(
             parse_arp_request(&req),
-            Some((client_mac(7), Ipv4Addr::new(192, 0, 2, 100), Ipv4Addr::new(192, 0, 2, 1)))
+            Some((
+                client_mac(7),
+                Ipv4Addr::new(192, 0, 2, 100),
+                Ipv4Addr::new(192, 0, 2, 1)
+            ))
         );
         assert_eq!(arp_reply_sha(&req), None);
-        let rep = arp_reply([2; 6], [0, 7, 0xb4, 0, 1, 1], Ipv4Addr::new(192, 0, 2, 1), client_mac(7), Ipv4Addr::new(192, 0, 2, 100));
+        let rep = arp_reply(
+            [2; 6],
+            [0, 7, 0xb4, 0, 1, 1],
+            Ipv4Addr::new(192, 0, 2, 1),
+            client_mac(7),
+            Ipv4Addr::new(192, 0, 2, 100),
+        );
         assert_eq!(arp_reply_sha(&rep), Some([0, 7, 0xb4, 0, 1, 1]));
         assert_eq!(&rep[0..6], &client_mac(7));
         assert_eq!(parse_arp_request(&rep), None);

@@ -65,7 +65,9 @@ pub fn fmt_ratio(x: f64) -> String {
 
 pub fn fmt_ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1e3;
-    if ms >= 100.0 {
+    if ms >= 10_000.0 {
+        format!("{:.1} s", ms / 1e3)
+    } else if ms >= 100.0 {
         format!("{ms:.0} ms")
     } else {
         format!("{ms:.1} ms")
@@ -96,7 +98,11 @@ fn utc_now() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 /// The machine and the run, for the report's head.
@@ -104,7 +110,10 @@ pub fn meta(smoke: bool, agent: &Path, wall: Duration) -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
+        })
         .unwrap_or_default();
     json!({
         "date": utc_now(),
@@ -127,13 +136,21 @@ pub fn write(dir: &Path, meta: Value, sections: &[Result<Section, String>]) -> R
     md += &format!(
         "{} run of `cargo xtask bench{}` on {} ({} CPUs, {}), Linux {}, commit {}{}, agent `{}`, {}; took {:.0} s.\n\n",
         meta["mode"].as_str().unwrap_or("?"),
-        if meta["mode"] == "smoke" { " --smoke" } else { "" },
+        if meta["mode"] == "smoke" {
+            " --smoke"
+        } else {
+            ""
+        },
         meta["date"].as_str().unwrap_or("?"),
         meta["cpus"],
         meta["cpu_model"].as_str().unwrap_or("?"),
         meta["kernel"].as_str().unwrap_or("?"),
         meta["commit"].as_str().unwrap_or("?"),
-        if meta["dirty"] == true { " (with local changes)" } else { "" },
+        if meta["dirty"] == true {
+            " (with local changes)"
+        } else {
+            ""
+        },
         meta["agent"].as_str().unwrap_or("?"),
         meta["keepalived"].as_str().unwrap_or("no keepalived"),
         meta["wall_s"].as_f64().unwrap_or(0.0),
@@ -151,15 +168,21 @@ pub fn write(dir: &Path, meta: Value, sections: &[Result<Section, String>]) -> R
             }
             Err(e) => {
                 md += &format!("## FAILED\n\n```\n{e}\n```\n\n");
-                js.entry("errors")
+                if let Some(a) = js
+                    .entry("errors")
                     .or_insert_with(|| json!([]))
                     .as_array_mut()
-                    .map(|a| a.push(json!(e)));
+                {
+                    a.push(json!(e));
+                }
             }
         }
     }
     std::fs::write(dir.join("report.md"), &md)?;
-    std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(&Value::Object(js))?)?;
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(&Value::Object(js))?,
+    )?;
     Ok(md)
 }
 
@@ -175,7 +198,10 @@ mod tests {
         assert_eq!(fmt_ratio(2.345), "2.35×");
         assert_eq!(fmt_ratio(23.4), "23×");
         assert_eq!(fmt_ms(Duration::from_micros(12_340)), "12.3 ms");
-        assert_eq!(table(&["a", "b"], &[vec!["1".into(), "2".into()]]), "| a | b |\n|---|---|\n| 1 | 2 |\n");
+        assert_eq!(
+            table(&["a", "b"], &[vec!["1".into(), "2".into()]]),
+            "| a | b |\n|---|---|\n| 1 | 2 |\n"
+        );
         assert!(utc_now().ends_with(" UTC"));
     }
 }

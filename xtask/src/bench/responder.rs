@@ -10,7 +10,7 @@ use std::{
     net::Ipv4Addr,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     thread::JoinHandle,
     time::Duration,
@@ -19,16 +19,22 @@ use std::{
 use super::packet::{self, Mac, PacketSocket};
 
 pub struct Userspace {
+    /// The responder thread's id, for its CPU time.
+    tid: i32,
     stop: Arc<AtomicBool>,
-    answered: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Userspace {
-    pub fn start(ns: &str, ifname: &str, vip: Ipv4Addr, vmac: Mac, cpu: Option<usize>) -> io::Result<Userspace> {
+    pub fn start(
+        ns: &str,
+        ifname: &str,
+        vip: Ipv4Addr,
+        vmac: Mac,
+        cpu: Option<usize>,
+    ) -> io::Result<Userspace> {
         let stop = Arc::new(AtomicBool::new(false));
-        let answered = Arc::new(AtomicU64::new(0));
-        let (s, a) = (stop.clone(), answered.clone());
+        let s = stop.clone();
         let (ns, ifname) = (ns.to_string(), ifname.to_string());
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -44,7 +50,8 @@ impl Userspace {
             })();
             let (sock, mac) = match setup {
                 Ok(v) => {
-                    let _ = tx.send(Ok(()));
+                    // SAFETY: gettid(2) has no preconditions.
+                    let _ = tx.send(Ok(unsafe { libc::gettid() }));
                     v
                 }
                 Err(e) => {
@@ -62,23 +69,23 @@ impl Userspace {
                     && spa != tpa
                 {
                     let reply = packet::arp_reply(mac, vmac, vip, sha, spa);
-                    if sock.send(&reply).is_ok() {
-                        a.fetch_add(1, Ordering::Relaxed);
-                    }
+                    let _ = sock.send(&reply);
                 }
             }
         });
-        rx.recv()
+        let tid = rx
+            .recv()
             .map_err(|_| io::Error::other("responder thread died"))??;
         Ok(Userspace {
+            tid,
             stop,
-            answered,
             thread: Some(thread),
         })
     }
 
-    pub fn answered(&self) -> u64 {
-        self.answered.load(Ordering::Relaxed)
+    /// CPU time (ns) the responder thread has run so far.
+    pub fn cpu_ns(&self) -> u64 {
+        super::wire::run_ns(&format!("/proc/self/task/{}/schedstat", self.tid))
     }
 }
 

@@ -49,26 +49,23 @@ fn proc_field(pid: u32, file: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are
-    // fields 14 and 15 of the whole line.
-    let rest = s.rsplit_once(')').map_or("", |r| r.1);
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
-}
-
-fn clk_tck() -> f64 {
-    // SAFETY: sysconf(3) has no preconditions.
-    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).max(1) as f64
+/// CPU time (ns) of every thread of a process so far.
+fn cpu_ns(pid: u32) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten()
+                .map(|t| super::wire::run_ns(&format!("{}/schedstat", t.path().display())))
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 fn agent_cost(ctx: &Ctx, t: &Topology, n: usize) -> Result<Cost> {
-    let timers = if ctx.smoke { ctx.plan.timers } else { SCALE_TIMERS };
+    let timers = if ctx.smoke {
+        ctx.plan.timers
+    } else {
+        SCALE_TIMERS
+    };
     let start = |g: &Netns, prio: u8| -> Result<Agent> {
         let groups = (0..n).map(|i| group_json(i, prio, timers)).collect();
         gw::start(g, &gw::config(groups, "auto", 16384, true))
@@ -82,11 +79,11 @@ fn agent_cost(ctx: &Ctx, t: &Topology, n: usize) -> Result<Cost> {
     // Let the standby settle (one hold time), then sample.
     std::thread::sleep(Duration::from_millis(timers.1.into()));
     let (pa, pb) = (a.child.id(), b.child.id());
-    let (ca, cb) = (cpu_ticks(pa), cpu_ticks(pb));
+    let (ca, cb) = (cpu_ns(pa), cpu_ns(pb));
     let w0 = Instant::now();
     std::thread::sleep(ctx.plan.scale_window);
     let secs = w0.elapsed().as_secs_f64();
-    let pct = |before: u64, pid: u32| (cpu_ticks(pid) - before) as f64 / clk_tck() / secs * 100.0;
+    let pct = |before: u64, pid: u32| (cpu_ns(pid) - before) as f64 / 1e9 / secs * 100.0;
     let cost = Cost {
         groups: n,
         to_avg,
@@ -96,7 +93,11 @@ fn agent_cost(ctx: &Ctx, t: &Topology, n: usize) -> Result<Cost> {
         cpu_standby_pct: pct(cb, pb),
     };
     if !a.running() || !b.running() {
-        bail!("an agent exited:\n{}\n{}", gw::tail(&a.log()), gw::tail(&b.log()));
+        bail!(
+            "an agent exited:\n{}\n{}",
+            gw::tail(&a.log()),
+            gw::tail(&b.log())
+        );
     }
     a.stop(libc::SIGTERM);
     b.stop(libc::SIGTERM);
@@ -111,7 +112,12 @@ fn agent_cost(ctx: &Ctx, t: &Topology, n: usize) -> Result<Cost> {
 }
 
 pub fn run(ctx: &Ctx) -> Result<Section> {
-    let t = guarded(|| Topology::new(TopologySpec { gateways: 2, hosts: 0 }))?;
+    let t = guarded(|| {
+        Topology::new(TopologySpec {
+            gateways: 2,
+            hosts: 0,
+        })
+    })?;
     let mut costs = Vec::new();
     for &n in &ctx.plan.scale_groups {
         costs.push(agent_cost(ctx, &t, n)?);
@@ -122,12 +128,21 @@ pub fn run(ctx: &Ctx) -> Result<Section> {
     Ok(render(ctx, &costs, &caches, &conv))
 }
 
-fn render(ctx: &Ctx, costs: &[Cost], caches: &cache::Result, conv: &convergence::Result) -> Section {
-    let timers = if ctx.smoke { ctx.plan.timers } else { SCALE_TIMERS };
+fn render(
+    ctx: &Ctx,
+    costs: &[Cost],
+    caches: &cache::Result,
+    conv: &convergence::Result,
+) -> Section {
+    let timers = if ctx.smoke {
+        ctx.plan.timers
+    } else {
+        SCALE_TIMERS
+    };
     let mut md = format!(
         "### Agent memory and CPU by group count\n\nTwo routers on one LAN, every group on both (g1 priority \
          150 becomes AVG of all), hello {} ms / hold {} ms; RSS of g1's agent once it is AVG of every \
-         group; CPU averaged over {:.0} s of steady state (100 % = one core).\n\n",
+         group; CPU averaged over {:.1} s of steady state (100 % = one core).\n\n",
         timers.0,
         timers.1,
         ctx.plan.scale_window.as_secs_f64()
@@ -146,7 +161,14 @@ fn render(ctx: &Ctx, costs: &[Cost], caches: &cache::Result, conv: &convergence:
         })
         .collect();
     md += &table(
-        &["groups", "start to AVG of all", "RSS (AVG)", "peak RSS (AVG)", "CPU (AVG)", "CPU (standby)"],
+        &[
+            "groups",
+            "start to AVG of all",
+            "RSS (AVG)",
+            "peak RSS (AVG)",
+            "CPU (AVG)",
+            "CPU (standby)",
+        ],
         &rows,
     );
     md += "\n";

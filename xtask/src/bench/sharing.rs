@@ -165,7 +165,10 @@ fn gw_method(ctx: &Ctx, t: &Topology, method: &'static str) -> Result<Share> {
         a.stop(libc::SIGTERM);
     }
     let name = match method {
-        "weighted" => format!("gw weighted (weights {}/{}/{})", WEIGHTS[0], WEIGHTS[1], WEIGHTS[2]),
+        "weighted" => format!(
+            "gw weighted (weights {}/{}/{})",
+            WEIGHTS[0], WEIGHTS[1], WEIGHTS[2]
+        ),
         m => format!("gw {m}"),
     };
     Ok(Share {
@@ -243,18 +246,31 @@ fn render(ctx: &Ctx, shares: &[Share]) -> Section {
         ctx.plan.sharing_traffic.as_secs_f64()
     );
     md += &table(
-        &["method", "g1", "g2", "g3", "hosts per router", "AVG slot table", "max − min"],
+        &[
+            "method",
+            "g1",
+            "g2",
+            "g3",
+            "hosts per router",
+            "AVG slot table",
+            "max − min",
+        ],
         &rows,
     );
     md += "\n`none` hands out only the AVG's own vMAC (GLBP without load balancing, like HSRP/VRRP); \
            host-dependent hashes each host's MAC into a 256-slot table, so its spread over a few hosts \
            follows the MACs.\n";
-    let json = json!(shares.iter().map(|s| json!({
-        "method": s.name,
-        "packets": s.packets,
-        "share_pct": s.pct(),
-        "hosts": s.hosts,
-        "slots": s.slots,
-    })).collect::<Vec<_>>());
+    let json = json!(
+        shares
+            .iter()
+            .map(|s| json!({
+                "method": s.name,
+                "packets": s.packets,
+                "share_pct": s.pct(),
+                "hosts": s.hosts,
+                "slots": s.slots,
+            }))
+            .collect::<Vec<_>>()
+    );
     Section::new("sharing", "3. Load sharing", md, json)
 }

@@ -12,12 +12,17 @@
 //! hand-assembled program loaded with bpf(2) (bench/bpf.rs), attached in
 //! native mode through a BPF link held by this process.
 //!
-//! CPUs: the sender thread runs on one CPU, and all responder work
-//! (softirq via RPS, the veth NAPI thread in native mode, a userspace
-//! responder) on another, so the responder's capacity is measured, not
-//! the sender's, as far as two shared cores allow.
+//! CPU: the sender thread is pinned to one CPU, and every bit of kernel
+//! work of the path runs there too, in softirq right after each send (no
+//! RPS, no threaded NAPI): the veth delivery, the responder's receive and
+//! answer, the reply's delivery to the sink. This kernel has
+//! CONFIG_IRQ_TIME_ACCOUNTING off, so that softirq time is charged to the
+//! sending thread (or to ksoftirqd of that CPU when the kernel defers it);
+//! the two together are the CPU the whole path took, whatever else the
+//! shared machine was doing. A userspace responder runs in a thread of its
+//! own on the other CPU and adds its own CPU time.
 
-use std::{io, net::Ipv4Addr, time::Duration};
+use std::{io, net::Ipv4Addr};
 
 use anyhow::{Context, Result};
 use gw_tests::{Netns, netns::unique_prefix};
@@ -35,6 +40,7 @@ pub struct Wire {
     pub sender_cpu: Option<usize>,
     pub responder_cpu: Option<usize>,
     pub responder_mac: Mac,
+    ksoftirqd: Option<i32>,
 }
 
 /// Runs `f` in a fresh thread inside namespace `ns` and returns its result.
@@ -54,7 +60,8 @@ pub fn in_netns<T: Send + 'static>(
 impl Wire {
     pub fn new() -> Result<Wire> {
         let p = unique_prefix();
-        let quiet = "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1";
+        let quiet =
+            "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1";
         let (sender, responder) = guarded(|| {
             let s = Netns::new(&format!("{p}-snd"));
             let r = Netns::new(&format!("{p}-rsp"));
@@ -64,7 +71,9 @@ impl Wire {
                 "ip link add tx0 type veth peer name lan0 netns {} && ip link set tx0 up",
                 r.name
             ));
-            r.ok(&format!("ip addr add {RESPONDER_IP}/24 dev lan0 && ip link set lan0 up"));
+            r.ok(&format!(
+                "ip addr add {RESPONDER_IP}/24 dev lan0 && ip link set lan0 up"
+            ));
             (s, r)
         })?;
         let cpus = packet::allowed_cpus();
@@ -72,13 +81,6 @@ impl Wire {
             [a, b, ..] => (Some(a), Some(b)),
             _ => (None, None),
         };
-        if let Some(c) = responder_cpu {
-            // Receive processing (softirq) of lan0 on the responder's CPU.
-            responder.ok(&format!(
-                "echo {:x} > /sys/class/net/lan0/queues/rx-0/rps_cpus",
-                1u128 << c
-            ));
-        }
         let responder_mac = in_netns(&responder.name, || PacketSocket::open("lan0", 0)?.mac())?;
         let mut w = Wire {
             sink: None,
@@ -87,6 +89,7 @@ impl Wire {
             sender_cpu,
             responder_cpu,
             responder_mac,
+            ksoftirqd: sender_cpu.and_then(ksoftirqd),
         };
         w.set_sink(bpf::XDP_DROP)?;
         Ok(w)
@@ -98,7 +101,7 @@ impl Wire {
         self.sink = None;
         let sink = in_netns(&self.sender.name, move || {
             let ifindex = PacketSocket::open("tx0", 0)?.ifindex();
-            Sink::attach(ifindex, bpf::XDP_FLAGS_DRV_MODE, verdict)
+            Sink::attach(ifindex, bpf::XDP_FLAGS_DRV_MODE, verdict, bpf::ARP_REPLY)
         })
         .context("attaching the XDP sink on tx0")?;
         self.sink = Some(sink);
@@ -110,50 +113,42 @@ impl Wire {
         self.sink.as_ref().map_or(0, Sink::count)
     }
 
-    /// Pins a process (e.g. an agent) to the responder's CPU.
-    pub fn pin_responder_task(&self, pid: i32) {
-        if let Some(c) = self.responder_cpu {
-            let _ = packet::pin(pid, c);
-        }
+    /// A sink on lan0 counting the requests that arrive: with XDP_DROP
+    /// a flood measures the sender's ceiling and the wire's own cost; with
+    /// XDP_PASS it gives the kernel or a userspace responder behind it
+    /// the same NAPI receive path as gw's native program.
+    pub fn lan_sink(&self, verdict: i32) -> Result<Sink> {
+        in_netns(&self.responder.name, move || {
+            let ifindex = PacketSocket::open("lan0", 0)?.ifindex();
+            Sink::attach(ifindex, bpf::XDP_FLAGS_DRV_MODE, verdict, bpf::ARP_REQUEST)
+        })
+        .context("attaching the XDP sink on lan0")
     }
 
-    /// Runs lan0's veth NAPI in a kernel thread on the responder's CPU
-    /// (only possible while lan0 has a native XDP program: otherwise veth
-    /// has no NAPI and receive work follows RPS). Returns whether it did.
-    pub fn threaded_napi(&self, on: bool) -> bool {
-        let before = napi_threads();
-        let o = self.responder.sh(&format!(
-            "echo {} > /sys/class/net/lan0/threaded",
-            u8::from(on)
-        ));
-        if !on || !o.status.success() {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        let new: Vec<i32> = napi_threads()
-            .into_iter()
-            .filter(|p| !before.contains(p))
-            .collect();
-        for pid in &new {
-            self.pin_responder_task(*pid);
-        }
-        !new.is_empty()
+    /// CPU time (ns) the sender CPU's ksoftirqd has run so far: softirq
+    /// work the kernel deferred from the sending thread.
+    pub fn ksoftirqd_ns(&self) -> u64 {
+        self.ksoftirqd
+            .map_or(0, |p| run_ns(&format!("/proc/{p}/schedstat")))
     }
 }
 
-/// Kernel threads named napi/*.
-fn napi_threads() -> Vec<i32> {
-    std::fs::read_dir("/proc")
-        .map(|d| {
-            d.flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-                .filter(|pid| {
-                    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                        .is_ok_and(|c| c.starts_with("napi/"))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// The first field of a schedstat file: ns on the CPU.
+pub fn run_ns(path: &str) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The pid of ksoftirqd/<cpu>.
+fn ksoftirqd(cpu: usize) -> Option<i32> {
+    let want = format!("ksoftirqd/{cpu}");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.trim() == want).then_some(pid)
+    })
 }
 
 /// Runs harness code that panics on failure, as an error.
