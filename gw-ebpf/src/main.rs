@@ -66,11 +66,11 @@ fn classify(ctx: &XdpContext, f: &Frame) -> (u32, Counter) {
             return r;
         }
     }
-    if l2.ethertype == ETH_P_IPV6 {
-        // After an answer the frame may have a new length: `f` is stale.
-        if let Some(r) = nd6::nd6(ctx, f, &l2) {
-            return r;
-        }
+    // After an answer the frame may have a new length: `f` is stale.
+    if l2.ethertype == ETH_P_IPV6
+        && let Some(r) = nd6::nd6(ctx, f, &l2)
+    {
+        return r;
     }
     if has_vmac_prefix(&l2.dst) {
         return vmac_frame(f, &l2);

@@ -2,7 +2,9 @@
 //! running the real agent, hosts and an upstream server.
 //!
 //! Rules every test here follows: only 192.0.2.0/24, 198.51.100.0/24 and
-//! 203.0.113.0/24, only inside namespaces the test created; unique names so
+//! 203.0.113.0/24 (and, for IPv6, link-local addresses and the
+//! documentation prefix 2001:db8::/32), only inside namespaces the test
+//! created; unique names so
 //! tests run in parallel; everything removed on drop, also on panic.
 
 pub mod agent;
@@ -11,6 +13,7 @@ pub mod group;
 pub mod netns;
 pub mod probe;
 pub mod topo;
+pub mod topo6;
 pub mod wait;
 
 pub use agent::Agent;

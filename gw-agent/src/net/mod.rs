@@ -4,6 +4,8 @@
 
 pub mod addrlist;
 pub mod frame;
+pub mod frame6;
 pub mod iface;
+pub mod mcast6;
 pub mod socket;
 pub mod track;

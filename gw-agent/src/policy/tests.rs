@@ -80,3 +80,24 @@ fn empty_inputs_give_empty_tables() {
         assert!(build(m, &[]).1.is_empty());
     }
 }
+
+/// Not a test of speed (nothing is asserted on time): prints how long a
+/// slot-table rebuild for 255 forwarders takes per method, for the notes.
+/// `cargo test -p gw-agent --release --lib policy::tests::rebuild_cost -- --ignored --nocapture`
+#[test]
+#[ignore = "measurement, run by hand"]
+fn rebuild_cost_for_255_forwarders() {
+    let live = fwds(&(0..255).map(|i| (i % 254 + 1) as u8).collect::<Vec<_>>());
+    for m in [
+        LoadBalancing::RoundRobin,
+        LoadBalancing::Weighted,
+        LoadBalancing::HostDependent,
+    ] {
+        let n = 200;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(build(m, std::hint::black_box(&live)));
+        }
+        println!("{m:?}: {:?} per rebuild of 255 forwarders", t.elapsed() / n);
+    }
+}

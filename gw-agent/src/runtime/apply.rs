@@ -91,6 +91,7 @@ impl Agent {
                 Err(e) => warn!("sending GLBP from {}: {e}", crate::fmt_mac(mac)),
             }
         }
+        self.send_hello6(auth, o);
     }
 
     /// Counts state changes for metrics and runs the notify command.
@@ -174,6 +175,7 @@ impl Agent {
                 warn!(group, "redirect ARP to {}: {e}", crate::fmt_mac(&k.mac));
                 continue;
             }
+            self.redirect6(group, k.mac, vmac);
             let moved = ClientValue {
                 fwd,
                 last_seen_ns: monotonic_ns(),

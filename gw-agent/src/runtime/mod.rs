@@ -14,6 +14,7 @@
 //! dropped before it reaches an engine.
 
 mod apply;
+mod ipv6;
 mod notify;
 mod rx;
 mod serve;
@@ -82,6 +83,8 @@ pub struct Agent {
     pub(crate) started: std::time::Instant,
     /// (group, peer) pairs seen with priority 255, warned about once.
     pub(crate) peers_seen: std::collections::BTreeSet<(u16, std::net::Ipv4Addr)>,
+    /// Solicited-node groups of the virtual IPv6 addresses (ipv6.rs).
+    pub(crate) mcast6: crate::net::mcast6::Memberships,
 }
 
 fn seed(iface: &Interface, group: u16) -> u64 {
@@ -134,6 +137,7 @@ impl Agent {
         if let Some(logger) = dp.take_logger() {
             spawn_xdp_logger(logger);
         }
+        let mcast6 = crate::net::mcast6::Memberships::new(iface.index);
         let mut agent = Agent {
             cfg: cfg.clone(),
             iface,
@@ -147,12 +151,14 @@ impl Agent {
             counters: Default::default(),
             started: std::time::Instant::now(),
             peers_seen: Default::default(),
+            mcast6,
         };
         agent.drop_unconfigured();
         let t = now();
         for g in &cfg.groups {
             agent.add_group(g.clone(), t).await?;
         }
+        agent.sync_ipv6();
         Ok((agent, rx))
     }
 
@@ -339,6 +345,7 @@ impl Agent {
         }
         self.cfg = new;
         self.sync_vmacs().await;
+        self.sync_ipv6();
     }
 
     /// Clean stop: resign every group (peers take over at once), then

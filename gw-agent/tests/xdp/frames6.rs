@@ -152,9 +152,9 @@ impl NsFrame {
         m.extend_from_slice(&self.reserved);
         m.extend_from_slice(&self.target);
         m.extend_from_slice(&self.options);
-        let csum = self.csum.unwrap_or_else(|| {
-            icmpv6_checksum(&self.ip_src, &self.ip_dst, &m)
-        });
+        let csum = self
+            .csum
+            .unwrap_or_else(|| icmpv6_checksum(&self.ip_src, &self.ip_dst, &m));
         m[2..4].copy_from_slice(&csum.to_be_bytes());
         m
     }
@@ -220,7 +220,9 @@ pub fn ipv6_udp(dst: [u8; 6], tags: &[Tag]) -> Vec<u8> {
     b.extend_from_slice(&[0x60, 0, 0, 0]);
     b.extend_from_slice(&(8 + payload.len() as u16).to_be_bytes());
     b.extend_from_slice(&[17, 64]);
-    b.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a]);
+    b.extend_from_slice(&[
+        0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0a,
+    ]);
     b.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7]);
     b.extend_from_slice(&40000u16.to_be_bytes());
     b.extend_from_slice(&53u16.to_be_bytes());

@@ -17,8 +17,10 @@
 mod arp_oracle;
 mod fixture;
 mod frames;
+mod frames6;
 mod harness;
 mod model;
+mod nd6_oracle;
 mod pool;
 
 // Tests, by behaviour.
@@ -28,6 +30,9 @@ mod clients;
 mod counters;
 mod drops;
 mod lease;
+mod nd6;
+mod nd6_drops;
+mod nd6_props;
 mod pass;
 mod policies;
 mod production;

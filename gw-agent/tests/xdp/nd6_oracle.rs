@@ -13,7 +13,7 @@
 
 use crate::{
     arp_oracle::{Eth, parse_eth},
-    frames6::{ALL_NODES, ETH_P_IPV6, ICMPV6},
+    frames6::{ALL_NODES, ETH_P_IPV6, ICMPV6, OPT_TLLA},
 };
 
 /// The fields of an IPv6 Neighbor Solicitation or Advertisement.
@@ -126,18 +126,26 @@ pub fn assert_na(input: &[u8], out: &[u8], eth_src: [u8; 6], vmac: [u8; 6], kind
     assert_eq!(r.icmp_type, 136, "type = Neighbor Advertisement");
     assert_eq!(r.code, 0, "code");
     assert!(checksum_ok(&r), "ICMPv6 checksum of {out:02x?}");
-    assert_eq!(out.len(), re.payload + 40 + 32, "NA with one option, no trailer");
+    assert_eq!(
+        out.len(),
+        re.payload + 40 + 32,
+        "NA with one option, no trailer"
+    );
     assert_eq!(r.plen, 32, "payload length");
     assert_eq!((r.vtf, r.next, r.hops), ([0x60, 0, 0, 0], ICMPV6, 255));
     assert_eq!(re.tags, qe.tags, "VLAN tags kept");
-    assert_eq!(out[12..re.payload], input[12..qe.payload], "tags and ethertype");
+    assert_eq!(
+        out[12..re.payload],
+        input[12..qe.payload],
+        "tags and ethertype"
+    );
     assert_eq!(re.src, eth_src, "eth src");
     assert_eq!(r.src, q.target, "IPv6 src = the target");
     assert_eq!(r.target, q.target, "target");
     assert_eq!(r.icmp[5..8], [0, 0, 0], "reserved bits zero");
     assert_eq!(
         r.options,
-        vec![(2, [&[2u8, 1][..], &vmac[..]].concat())],
+        vec![(OPT_TLLA, [&[OPT_TLLA, 1][..], &vmac[..]].concat())],
         "exactly one target link-layer option: the vMAC"
     );
     match kind {
@@ -160,7 +168,7 @@ pub fn handed_out(out: &[u8]) -> [u8; 6] {
     let (_, o) = r
         .options
         .iter()
-        .find(|(t, _)| *t == 2)
+        .find(|(t, _)| *t == OPT_TLLA)
         .expect("a target link-layer option");
     o[2..8].try_into().expect("6 bytes")
 }

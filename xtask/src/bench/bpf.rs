@@ -130,7 +130,6 @@ fn sink_insns(map_fd: i32, verdict: i32, op: u16) -> Vec<Insn> {
     v
 }
 
-pub const ARP_REQUEST: u16 = 1;
 pub const ARP_REPLY: u16 = 2;
 
 /// A counting XDP program attached to one interface (of the calling

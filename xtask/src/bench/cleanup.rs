@@ -53,9 +53,18 @@ pub fn install() {
     }
 }
 
-/// Removes every namespace (and what runs in it) of this process.
+/// Removes every namespace (and what runs in it) of this process, and
+/// the temp files (configs, agent logs) named after them.
 pub fn sweep() {
     let mine = format!("gt{}x", std::process::id());
+    if let Ok(d) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in d.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&mine) {
+                let _ = std::fs::remove_dir_all(e.path());
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let prefixes: BTreeSet<String> = std::fs::read_dir("/run/netns")
         .map(|d| {
             d.flatten()

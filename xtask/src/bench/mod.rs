@@ -24,6 +24,7 @@
 //! checks that every number exists, never how good it is.
 
 mod arp_path;
+mod arp_report;
 mod bpf;
 mod cache;
 mod cleanup;
@@ -79,8 +80,9 @@ pub struct BenchArgs {
 /// Counts and durations of one run.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// ARP flood per responder, and its frame cap.
+    /// ARP flood per responder (in `flood_reps` parts), and its frame cap.
     pub flood_time: Duration,
+    pub flood_reps: u32,
     pub flood_max: u64,
     pub test_run_repeat: u32,
     pub test_run_singles: usize,
@@ -104,6 +106,7 @@ impl Plan {
         if smoke {
             Plan {
                 flood_time: Duration::from_millis(200),
+                flood_reps: 1,
                 flood_max: 2_000_000,
                 test_run_repeat: 10_000,
                 test_run_singles: 300,
@@ -122,6 +125,7 @@ impl Plan {
         } else {
             Plan {
                 flood_time: Duration::from_secs(2),
+                flood_reps: 4,
                 flood_max: 50_000_000,
                 test_run_repeat: 1_000_000,
                 test_run_singles: 20_000,
@@ -212,6 +216,7 @@ pub fn main(args: BenchArgs) -> Result<()> {
         }
         sections.push(r);
     }
+    cleanup::sweep();
     let dir = args
         .out
         .unwrap_or_else(|| crate::workspace_root().join("target/bench"));

@@ -205,6 +205,11 @@ pub fn run(ctx: &Ctx) -> Result<Section> {
             hosts: ctx.plan.sharing_hosts,
         })
     })?;
+    // Only the probes should leave through up0: no IPv6 chatter (router
+    // solicitations, MLD reports) in the counts.
+    for g in &t.gateways {
+        g.ok("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
+    }
     let target = SocketAddrV4::new(SERVER, 7);
     let _echo = Echo::start(&t.server, target)?;
     let mut shares = Vec::new();

@@ -113,18 +113,6 @@ impl Wire {
         self.sink.as_ref().map_or(0, Sink::count)
     }
 
-    /// A sink on lan0 counting the requests that arrive: with XDP_DROP
-    /// a flood measures the sender's ceiling and the wire's own cost; with
-    /// XDP_PASS it gives the kernel or a userspace responder behind it
-    /// the same NAPI receive path as gw's native program.
-    pub fn lan_sink(&self, verdict: i32) -> Result<Sink> {
-        in_netns(&self.responder.name, move || {
-            let ifindex = PacketSocket::open("lan0", 0)?.ifindex();
-            Sink::attach(ifindex, bpf::XDP_FLAGS_DRV_MODE, verdict, bpf::ARP_REQUEST)
-        })
-        .context("attaching the XDP sink on lan0")
-    }
-
     /// CPU time (ns) the sender CPU's ksoftirqd has run so far: softirq
     /// work the kernel deferred from the sending thread.
     pub fn ksoftirqd_ns(&self) -> u64 {
