@@ -91,6 +91,8 @@ pub struct Dataplane {
     adopted: bool,
     /// What is in GW_GROUPS and the live slot tables, as last written.
     written: BTreeMap<GroupKey, (GroupValue, Vec<Slot>)>,
+    /// GW_VMACS as last written (None: not known yet, read the map).
+    vmacs_written: Option<BTreeMap<MacKey, VmacValue>>,
     /// What is in GW_GROUPS6, by the IPv4 key of its group.
     written6: BTreeMap<GroupKey, Vec<gw_common::GroupKey6>>,
     logger: Option<XdpLogger>,
@@ -199,6 +201,7 @@ impl Dataplane {
             mode,
             adopted,
             written: BTreeMap::new(),
+            vmacs_written: None,
             written6: BTreeMap::new(),
             logger,
         };
@@ -409,21 +412,28 @@ impl Dataplane {
         &mut self,
         desired: &BTreeMap<MacKey, VmacValue>,
     ) -> Result<(), DataplaneError> {
-        let current: Vec<(MacKey, VmacValue)> =
-            self.maps.vmacs.iter().filter_map(Result::ok).collect();
+        // Called after every change of any group: compare with what we
+        // wrote last (read from the map once, at start or adoption), so an
+        // unchanged set costs no syscall even with a thousand groups.
+        let current = match &self.vmacs_written {
+            Some(c) if c == desired => return Ok(()),
+            Some(c) => c.clone(),
+            None => self.maps.vmacs.iter().filter_map(Result::ok).collect(),
+        };
         for (k, v) in desired {
-            if !current.iter().any(|(ck, cv)| ck == k && cv == v) {
+            if current.get(k) != Some(v) {
                 self.maps
                     .vmacs
                     .insert(k, v, 0)
                     .map_err(|e| DataplaneError::map(map_names::VMACS, e))?;
             }
         }
-        for (k, _) in current {
-            if !desired.contains_key(&k) {
-                let _ = self.maps.vmacs.remove(&k);
+        for k in current.keys() {
+            if !desired.contains_key(k) {
+                let _ = self.maps.vmacs.remove(k);
             }
         }
+        self.vmacs_written = Some(desired.clone());
         Ok(())
     }
 

@@ -136,6 +136,9 @@ impl Agent {
             warn!("writing vMACs: {e}");
         }
         let want: BTreeSet<[u8; 6]> = desired.keys().map(|k| k.mac).collect();
+        if want == self.listed {
+            return;
+        }
         for mac in want.difference(&self.listed.clone()) {
             match self.addrs.add(*mac).await {
                 Ok(()) => {
