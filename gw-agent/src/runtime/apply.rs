@@ -19,6 +19,7 @@ impl Agent {
     /// Applies one engine output for `group`. `force` rewrites the group's
     /// maps even if the engine reports no change (start, reconfigure).
     pub(super) async fn apply(&mut self, group: u16, out: Output, force: bool) {
+        self.refresh_deadline(group);
         for e in &out.events {
             info!(group, "{e}");
             self.on_event(group, e);

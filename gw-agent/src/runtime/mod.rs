@@ -14,6 +14,7 @@
 //! dropped before it reaches an engine.
 
 mod apply;
+mod deadlines;
 mod ipv6;
 mod notify;
 mod rx;
@@ -76,6 +77,8 @@ pub struct Agent {
     pub(crate) rx_stats: RxStats,
     /// vMACs currently in the device address list.
     pub(crate) listed: std::collections::BTreeSet<[u8; 6]>,
+    /// Every group's next engine deadline, ordered.
+    pub(crate) deadlines: deadlines::Deadlines,
     /// Rate limit of repeated warnings, by kind.
     pub(crate) warned: BTreeMap<&'static str, std::time::Instant>,
     /// Counters for metrics that live nowhere else.
@@ -148,6 +151,7 @@ impl Agent {
             rx_stats: RxStats::default(),
             listed: Default::default(),
             warned: BTreeMap::new(),
+            deadlines: Default::default(),
             counters: Default::default(),
             started: std::time::Instant::now(),
             peers_seen: Default::default(),
@@ -250,20 +254,12 @@ impl Agent {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.groups
-            .values()
-            .filter_map(|g| g.engine.poll_at())
-            .min()
+        self.deadlines.next()
     }
 
     async fn on_timers(&mut self) {
         let t = now();
-        let due: Vec<u16> = self
-            .groups
-            .iter()
-            .filter(|(_, g)| g.engine.poll_at().is_some_and(|d| d <= t))
-            .map(|(n, _)| *n)
-            .collect();
+        let due = self.deadlines.due(t);
         for n in due {
             if let Some(g) = self.groups.get_mut(&n) {
                 let out = g.engine.poll(t);
@@ -304,6 +300,7 @@ impl Agent {
             .collect();
         for n in gone {
             if let Some(mut g) = self.groups.remove(&n) {
+                self.deadlines.set(n, None);
                 let out = g.engine.shutdown(t);
                 for o in &out.send {
                     self.send_one(&mut g.auth, o);
@@ -329,6 +326,7 @@ impl Agent {
                 Some(_) => {
                     // The VIP or VLAN changed: a different group on the wire.
                     if let Some(mut old) = self.groups.remove(&g.group) {
+                        self.deadlines.set(g.group, None);
                         let out = old.engine.shutdown(t);
                         for o in &out.send {
                             self.send_one(&mut old.auth, o);

@@ -193,7 +193,9 @@ impl Agent {
             };
             let w = weight(&g.cfg, |o| t.is_up(o));
             let out = g.engine.set_weight(at, w);
-            if !out.is_empty() {
+            if out.is_empty() {
+                self.refresh_deadline(n);
+            } else {
                 self.apply(n, out, false).await;
             }
         }
