@@ -1,5 +1,5 @@
 //! `cargo xtask`: orchestration only (set-up, build, test, run, lab, bench).
-//! Everything runs as root directly; there is no sudo on these machines.
+//! Everything runs as root directly (no privilege-raising wrapper).
 
 mod bench;
 mod fuzz;
