@@ -79,6 +79,14 @@ impl GlbpRx {
             )
         })?;
         setsockopt(raw, libc::IPPROTO_IP, libc::IP_RECVTTL, &one)?;
+        // Every group's hellos arrive in one burst per hello time: with a
+        // thousand groups the default buffer (~208 KB) overflows and peers
+        // expire. CAP_NET_ADMIN lets us go past rmem_max; else take what
+        // rmem_max allows.
+        let rcvbuf: libc::c_int = 4 << 20;
+        if setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &rcvbuf).is_err() {
+            let _ = setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, &rcvbuf);
+        }
         let mut sin: libc::sockaddr_in = unsafe { zeroed() };
         sin.sin_family = libc::AF_INET as u16;
         sin.sin_port = GLBP_PORT.to_be();

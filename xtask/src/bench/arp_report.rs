@@ -100,6 +100,12 @@ pub(super) fn render(ctx: &Ctx, w: &Wire, rows: &[Row], cost: &PathCost) -> Sect
     let whole = |k: &str| get(k).map_or(f64::NAN, |r| r.ns_per_reply() / gw_whole);
     let ans = |k: &str| get(k).map_or(f64::NAN, answer_ratio);
     let goal = |x: f64, want: f64| if x >= want { "met" } else { "not met" };
+    // A lower bound below the target neither meets nor misses it.
+    let goal_bound = |x: f64, want: f64| match (x >= want, gw_below_noise) {
+        (true, _) => "met",
+        (false, true) => "not shown (gw's answer is within the noise)",
+        (false, false) => "not met",
+    };
     let mut md = format!(
         "One sender and one router namespace on a veth pair; gw's agent on the router's lan0 (native XDP; \
          generic in the last two rows), AVG for the VIP 192.0.2.1. Sender: AF_PACKET `sendmmsg` (qdisc \
@@ -149,9 +155,9 @@ pub(super) fn render(ctx: &Ctx, w: &Wire, rows: &[Row], cost: &PathCost) -> Sect
          **{}** ({}); by the whole loop on one core (sender and veth included, which on veth dominate): \
          **{}** ({}) and **{}** ({}). Replies/s as measured: {} and {} (sender-bound where answered ≈ \
          100 %).\n\n",
-        goal(ans("kernel"), 3.0),
+        goal_bound(ans("kernel"), 3.0),
         fmt_answer_ratio(ans("kernel")),
-        goal(ans("userspace"), 10.0),
+        goal_bound(ans("userspace"), 10.0),
         fmt_answer_ratio(ans("userspace")),
         goal(whole("kernel"), 3.0),
         fmt_ratio(whole("kernel")),

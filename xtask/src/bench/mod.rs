@@ -3,8 +3,9 @@
 //! Absolute numbers drift on shared machines, so each benchmark compares
 //! against baselines measured in the same run and reports the ratios.
 //!
-//! 1. arp_path.rs: ARP replies/s of gw's XDP program vs the kernel vs a
-//!    userspace AF_PACKET responder, plus BPF_PROG_TEST_RUN ns/packet.
+//! 1. arp_path.rs: ARP replies/s and CPU per reply of gw's XDP program vs
+//!    the kernel vs a userspace AF_PACKET responder, plus
+//!    BPF_PROG_TEST_RUN ns/packet (its report section: arp_report.rs).
 //! 2. failover.rs: longest gap and lost probes when the active router
 //!    crashes or stops cleanly, gw vs keepalived (keepalived.rs).
 //! 3. sharing.rs: the share of traffic each of 3 routers carries, per
@@ -16,7 +17,8 @@
 //! Helpers: wire.rs (sender/responder veth pair with an XDP sink), bpf.rs
 //! (raw bpf(2): the sink, test runs), packet.rs (AF_PACKET, ARP frames,
 //! CPU pinning), responder.rs (the userspace responder), xdp_cost.rs
-//! (test runs of the live program), gw.rs (agent configs), report.rs,
+//! (test runs of the live program), prober.rs (1 ms UDP probes), gw.rs
+//! (agent configs), cache.rs and convergence.rs (parts of 4), report.rs,
 //! cleanup.rs (Ctrl-C).
 //!
 //! `--smoke` runs every benchmark with tiny counts and short timers (the
