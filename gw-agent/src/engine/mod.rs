@@ -67,18 +67,9 @@ pub const DEFAULT_WEIGHT: u8 = 100;
 pub const VF_PRIORITY_PRIMARY: u8 = 167;
 pub const VF_PRIORITY_SECONDARY: u8 = 135;
 
-/// The vMAC of forwarder `fwd` in `group`: 00:07:b4:0G:GG:FF. Local copy of
-/// `gw_common::vmac::vmac` (this module builds without gw-common).
-pub const fn vmac(group: u16, fwd: u8) -> [u8; 6] {
-    [
-        0x00,
-        0x07,
-        0xb4,
-        ((group >> 8) & 3) as u8,
-        (group & 0xff) as u8,
-        fwd,
-    ]
-}
+/// The vMAC of forwarder `fwd` in `group`: 00:07:b4:0G:GG:FF, the one
+/// scheme the XDP program and the agent share.
+pub use gw_common::vmac;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum LoadBalancing {
