@@ -139,7 +139,7 @@ impl Dataplane {
             // starting: begin from empty maps.
             pin::remove_pins(&dir);
         }
-        std::fs::create_dir_all(&dir).map_err(|e| DataplaneError::Pin {
+        pin::create_dir(&dir).map_err(|e| DataplaneError::Pin {
             dir: dir.clone(),
             reason: e.to_string(),
         })?;

@@ -82,9 +82,10 @@ pub fn dir_for(ifname: &str) -> Result<PathBuf, DataplaneError> {
     Ok(Path::new(BPFFS).join("gw").join(netns_label()).join(ifname))
 }
 
-/// Removes every pin in `dir` and the directory itself (and empty parents
-/// up to /sys/fs/bpf/gw). Unpinning the link detaches the program once no
-/// process holds it open.
+/// Removes every pin in `dir` and the directory itself, and the netns
+/// directory if empty. /sys/fs/bpf/gw itself stays: removing a shared
+/// parent races with another agent creating its own directory under it.
+/// Unpinning the link detaches the program once no process holds it open.
 pub fn remove_pins(dir: &Path) {
     if let Ok(entries) = fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -94,8 +95,17 @@ pub fn remove_pins(dir: &Path) {
     let _ = fs::remove_dir(dir);
     if let Some(ns) = dir.parent() {
         let _ = fs::remove_dir(ns); // fails while other interfaces remain
-        if let Some(gw) = ns.parent() {
-            let _ = fs::remove_dir(gw);
+    }
+}
+
+/// `create_dir_all`, retried when another agent of this netns removes the
+/// (empty) netns directory between our mkdirs.
+pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match fs::create_dir_all(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
+            r => return r,
         }
     }
 }
