@@ -117,7 +117,10 @@ impl Default for ClientCache {
 #[serde(deny_unknown_fields)]
 pub struct Group {
     pub group: u16,
-    pub vip: Ipv4Addr,
+    /// The virtual IPv4 address. Absent: an IPv6-only group (then `ipv6`
+    /// is required and the election runs over IPv6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip: Option<Ipv4Addr>,
     /// Innermost VLAN id the ARP requests carry (0 or absent: untagged).
     #[serde(default)]
     pub vlan: u16,
@@ -342,10 +345,12 @@ impl Config {
             if !numbers.insert(g.group) {
                 return Err(err(f("group"), format!("group {} appears twice", g.group)));
             }
-            if !vips.insert((g.vip, g.vlan)) {
+            if let Some(v) = g.vip
+                && !vips.insert((v, g.vlan))
+            {
                 return Err(err(
                     f("vip"),
-                    format!("{} (vlan {}) is used by two groups", g.vip, g.vlan),
+                    format!("{v} (vlan {}) is used by two groups", g.vlan),
                 ));
             }
             for a in g.vip6() {
@@ -384,9 +389,24 @@ impl Group {
                 format!("{} is out of range 0..=1023", self.group),
             ));
         }
-        let v = self.vip;
-        if v.is_unspecified() || v.is_multicast() || v.is_broadcast() || v.is_loopback() {
-            return Err(err(f("vip"), format!("{v} is not a unicast address")));
+        match self.vip {
+            None if self.ipv6.is_none() => {
+                return Err(err(
+                    f("vip"),
+                    "missing: give the group an IPv4 virtual address (vip), IPv6 (ipv6), or both",
+                ));
+            }
+            None => {}
+            Some(v) => {
+                // 0.0.0.0/8 also keys IPv6-only groups in the maps.
+                if v.octets()[0] == 0
+                    || v.is_multicast()
+                    || v.is_broadcast()
+                    || v.is_loopback()
+                {
+                    return Err(err(f("vip"), format!("{v} is not a unicast address")));
+                }
+            }
         }
         if self.vlan > 4094 {
             return Err(err(
@@ -468,6 +488,29 @@ impl Group {
     }
 
     /// The group's virtual IPv6 addresses (none without `ipv6`).
+    /// The address the group's election runs on: the IPv4 VIP, else (an
+    /// IPv6-only group) the virtual link-local address. Hellos carry it.
+    pub fn election_vip(&self) -> std::net::IpAddr {
+        match (self.vip, &self.ipv6) {
+            (Some(v), _) => v.into(),
+            (None, Some(v6)) => v6.link_local(self.group).into(),
+            (None, None) => Ipv4Addr::UNSPECIFIED.into(),
+        }
+    }
+
+    /// The group's key in GW_GROUPS (an IPv6-only group's is in 0.0.0.0/8,
+    /// never answered for ARP: `gw_common::v6_only_key`).
+    pub fn key(&self) -> gw_common::GroupKey {
+        match self.vip {
+            Some(v) => gw_common::GroupKey {
+                vip: v.octets(),
+                vlan: self.vlan,
+                _pad: 0,
+            },
+            None => gw_common::v6_only_key(self.group, self.vlan),
+        }
+    }
+
     pub fn vip6(&self) -> Vec<std::net::Ipv6Addr> {
         self.ipv6
             .as_ref()

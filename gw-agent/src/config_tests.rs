@@ -55,6 +55,9 @@ fn rejections_name_the_field() {
     let cases = [
         (r#"{"group":1024,"vip":"192.0.2.1"}"#, "groups[0].group"),
         (r#"{"group":1,"vip":"224.0.0.1"}"#, "groups[0].vip"),
+        (r#"{"group":1,"vip":"0.0.0.7"}"#, "groups[0].vip"),
+        // Neither family.
+        (r#"{"group":1}"#, "groups[0].vip"),
         (
             r#"{"group":1,"vip":"192.0.2.1","priority":0}"#,
             "groups[0].priority",
@@ -280,4 +283,21 @@ fn weighting_and_cache_ranges_are_checked() {
     ))
     .unwrap_err();
     assert!(e.reason.contains("host-dependent"), "{e}");
+}
+
+#[test]
+fn ipv6_only_group_runs_its_election_on_the_virtual_link_local_address() {
+    let c = Config::parse(&with_group(r#"{"group":7,"ipv6":{"global":["2001:db8:1::1"]}}"#))
+        .unwrap();
+    let g = &c.groups[0];
+    assert_eq!(g.vip, None);
+    let ll: std::net::Ipv6Addr = "fe80::7:b4ff:fe00:700".parse().unwrap();
+    assert_eq!(g.election_vip(), std::net::IpAddr::V6(ll));
+    assert_eq!(g.engine_config().vip, std::net::IpAddr::V6(ll));
+    assert_eq!(g.key(), gw_common::v6_only_key(7, 0));
+    assert!(g.key().is_v6_only());
+    // A dual-stack group keeps its IPv4 election and key.
+    let c = Config::parse(&with_group(r#"{"group":7,"vip":"192.0.2.1","ipv6":true}"#)).unwrap();
+    assert_eq!(c.groups[0].election_vip().to_string(), "192.0.2.1");
+    assert!(!c.groups[0].key().is_v6_only());
 }

@@ -14,6 +14,8 @@ pub use vmac::*;
 
 /// Groups per interface (Cisco's group range is 0..=1023).
 pub const MAX_GROUPS: u32 = 1024;
+/// Map flag: the map's values can be mmap(2)ed (GW_LEASES).
+pub const BPF_F_MMAPABLE: usize = 1 << 10;
 /// Highest GLBP group number.
 pub const MAX_GROUP_NUMBER: u16 = 1023;
 /// Entries of one slot table. Policies fill it; the XDP program indexes it.

@@ -47,6 +47,27 @@ pub struct GroupKey {
     pub _pad: u16,
 }
 
+/// The `GW_GROUPS` key of a group without an IPv4 virtual address: every
+/// group needs one there (its index, lease, slots and adoption hang off
+/// it), and 0.0.0.0/8 is never a gateway's address, so the XDP program
+/// never looks such a key up for ARP. Its virtual IPv6 addresses point at
+/// the same value in `GW_GROUPS6`.
+pub const fn v6_only_key(group: u16, vlan: u16) -> GroupKey {
+    let [hi, lo] = group.to_be_bytes();
+    GroupKey {
+        vip: [0, 0, hi, lo],
+        vlan,
+        _pad: 0,
+    }
+}
+
+impl GroupKey {
+    /// Whether this key is an IPv6-only group's (`v6_only_key`).
+    pub const fn is_v6_only(&self) -> bool {
+        self.vip[0] == 0
+    }
+}
+
 /// `GW_GROUPS6` (hash) key: which Neighbor Solicitations belong to a
 /// group. Its value is the group's `GroupValue`, the same one its IPv4
 /// `GroupKey` maps to, so both families share the group's index, slot

@@ -93,6 +93,11 @@ fn arp(f: &Frame, off: usize, vlan: u16, dst: &[u8; 6]) -> Option<(u32, Counter)
         return Some((xdp_action::XDP_PASS, Counter::ArpMalformed));
     }
     let tpa: [u8; 4] = f.bytes_at(off + a::TPA);
+    // 0.0.0.0/8 is never a gateway: those keys hold IPv6-only groups
+    // (`gw_common::v6_only_key`), which must not answer ARP.
+    if tpa[0] == 0 {
+        return None;
+    }
     let key = GroupKey {
         vip: tpa,
         vlan,

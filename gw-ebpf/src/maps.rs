@@ -33,8 +33,9 @@ pub static GW_GROUPS6: HashMap<GroupKey6, GroupValue, { GROUPS * MAX_VIP6_PER_GR
 pub static GW_RR: Array<u64, GROUPS> = Array::new();
 
 /// Per group index: CLOCK_MONOTONIC ns until which the agent's word holds.
+/// Mappable (BPF_F_MMAPABLE), so the agent renews it with a plain store.
 #[btf_map]
-pub static GW_LEASES: Array<u64, GROUPS> = Array::new();
+pub static GW_LEASES: Array<u64, GROUPS, { gw_common::BPF_F_MMAPABLE }> = Array::new();
 
 /// Two tables per group index (double buffer, see `GroupValue::table`).
 #[btf_map]

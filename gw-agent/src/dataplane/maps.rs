@@ -18,6 +18,8 @@ pub struct Maps {
     pub config: Array<MapData, IfConfig>,
     pub groups: HashMap<MapData, GroupKey, GroupValue>,
     pub leases: Array<MapData, u64>,
+    /// GW_LEASES mapped into memory, when the map allows it.
+    pub lease_mmap: Option<super::lease::LeaseMmap>,
     pub slots: Array<MapData, SlotTable>,
     pub vmacs: HashMap<MapData, MacKey, VmacValue>,
     pub stats: PerCpuArray<MapData, u64>,
@@ -91,7 +93,14 @@ impl Maps {
             groups6,
         ] = m;
         let e = |name| move |err| DataplaneError::map(name, err);
+        let lease_mmap = match &leases {
+            Map::Array(d) => super::lease::LeaseMmap::map(d)
+                .inspect_err(|err| tracing::debug!("GW_LEASES not mapped, using bpf(2): {err}"))
+                .ok(),
+            _ => None,
+        };
         Ok(Self {
+            lease_mmap,
             config: Array::try_from(config).map_err(e(n::CONFIG))?,
             groups: HashMap::try_from(groups).map_err(e(n::GROUPS))?,
             leases: Array::try_from(leases).map_err(e(n::LEASES))?,

@@ -8,6 +8,7 @@
 
 pub mod clients;
 mod groups6;
+mod lease;
 mod maps;
 pub mod pin;
 
@@ -401,6 +402,11 @@ impl Dataplane {
 
     /// Extends the group's lease to `until_ns` (CLOCK_MONOTONIC).
     pub fn renew_lease(&mut self, idx: u16, until_ns: u64) -> Result<(), DataplaneError> {
+        if let Some(m) = &self.maps.lease_mmap
+            && m.set(idx, until_ns)
+        {
+            return Ok(());
+        }
         self.maps
             .leases
             .set(idx as u32, until_ns, 0)

@@ -8,4 +8,5 @@ pub mod frame6;
 pub mod iface;
 pub mod mcast6;
 pub mod socket;
+mod socket6;
 pub mod track;

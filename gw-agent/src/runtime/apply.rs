@@ -87,12 +87,23 @@ impl Agent {
     pub(super) fn send_one(&mut self, auth: &mut Authenticator, o: &Outgoing) {
         let payload = auth.seal(&o.packet, super::unix_us());
         for mac in &o.from {
-            match self.tx.send(&glbp_frame(*mac, self.iface.ip, &payload)) {
-                Ok(()) => self.counters.hello_tx += 1,
-                Err(e) => warn!("sending GLBP from {}: {e}", crate::fmt_mac(mac)),
-            }
+            self.txq.push(glbp_frame(*mac, self.iface.ip, &payload));
         }
         self.send_hello6(auth, o);
+    }
+
+    /// Sends the GLBP frames queued since the last call, together: the
+    /// hellos of every group due in one wake-up leave in one sendmmsg.
+    pub(super) fn flush_tx(&mut self) {
+        if self.txq.is_empty() {
+            return;
+        }
+        let (failed, err) = self.tx.send_many(&self.txq);
+        self.counters.hello_tx += (self.txq.len() - failed) as u64;
+        self.txq.clear();
+        if let Some(e) = err {
+            self.limited_warn("glbp_tx", || format!("sending GLBP: {failed} frame(s) not sent: {e}"));
+        }
     }
 
     /// Counts state changes for metrics and runs the notify command.

@@ -1,11 +1,27 @@
 //! The next timer of every group, ordered, so the loop finds the earliest
 //! deadline and the groups due without scanning every engine (with 1024
 //! groups that scan, twice per wake-up, was most of the agent's CPU).
+//!
+//! Deadlines are also rounded up to a grid of 1/100 of the group's hello
+//! time, at most `MAX_GRID_MS`: timers of many groups that fall due close
+//! together then run in one wake-up (and their hellos leave, and reach
+//! the peers, as one burst). A thousand groups at default timers wake the
+//! agent about 33 times a second instead of 340; a timer fires at most
+//! 30 ms late, well inside a hold time.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Agent;
 use crate::engine::Instant;
+
+/// The coarsest grid (reached from a hello time of 3 s, the default).
+pub const MAX_GRID_MS: u64 = 30;
+
+/// `at` rounded up to the grid of a group with hello time `hello_ms`.
+pub fn coalesce(at: Instant, hello_ms: u32) -> Instant {
+    let grid = (u64::from(hello_ms) / 100).clamp(1, MAX_GRID_MS);
+    Instant(at.0.div_ceil(grid) * grid)
+}
 
 #[derive(Default)]
 pub struct Deadlines {
@@ -15,6 +31,9 @@ pub struct Deadlines {
 
 impl Deadlines {
     pub fn set(&mut self, group: u16, at: Option<Instant>) {
+        if self.by_group.get(&group).copied() == at {
+            return;
+        }
         if let Some(old) = self.by_group.remove(&group) {
             self.queue.remove(&(old, group));
         }
@@ -40,7 +59,10 @@ impl Deadlines {
 impl Agent {
     /// Call after every engine call: its next deadline may have moved.
     pub(super) fn refresh_deadline(&mut self, group: u16) {
-        let at = self.groups.get(&group).and_then(|g| g.engine.poll_at());
+        let at = self.groups.get(&group).and_then(|g| {
+            let at = g.engine.poll_at()?;
+            Some(coalesce(at, g.engine.hello_ms()))
+        });
         self.deadlines.set(group, at);
     }
 }
@@ -61,5 +83,17 @@ mod tests {
         assert_eq!(d.next(), Some(Instant(30)));
         d.set(3, None);
         assert_eq!(d.due(Instant(55)), vec![1]);
+    }
+
+    #[test]
+    fn coalesces_to_a_grid_scaled_by_the_hello_time() {
+        // Default hello: a 30 ms grid, never early.
+        assert_eq!(coalesce(Instant(1001), 3000), Instant(1020));
+        assert_eq!(coalesce(Instant(1020), 3000), Instant(1020));
+        // Hello 1 s: 10 ms; hello 50 ms and below: exact.
+        assert_eq!(coalesce(Instant(1001), 1000), Instant(1010));
+        assert_eq!(coalesce(Instant(1001), 50), Instant(1001));
+        // Long hello times stay capped.
+        assert_eq!(coalesce(Instant(1), 60_000), Instant(30));
     }
 }

@@ -78,10 +78,7 @@ impl Agent {
         }
         let payload = auth.seal(&pkt, super::unix_us());
         for mac in &o.from {
-            match self.tx.send(&glbp_frame6(*mac, src, &payload)) {
-                Ok(()) => self.counters.hello_tx += 1,
-                Err(e) => warn!("sending GLBP over IPv6 from {}: {e}", crate::fmt_mac(mac)),
-            }
+            self.txq.push(glbp_frame6(*mac, src, &payload));
         }
     }
 }

@@ -88,6 +88,8 @@ pub struct Agent {
     pub(crate) peers_seen: std::collections::BTreeSet<(u16, std::net::Ipv4Addr)>,
     /// Solicited-node groups of the virtual IPv6 addresses (ipv6.rs).
     pub(crate) mcast6: crate::net::mcast6::Memberships,
+    /// GLBP frames waiting for `flush_tx` (apply.rs).
+    pub(crate) txq: Vec<Vec<u8>>,
 }
 
 fn seed(iface: &Interface, group: u16) -> u64 {
@@ -99,11 +101,7 @@ fn seed(iface: &Interface, group: u16) -> u64 {
 }
 
 fn group_key(g: &Group) -> gw_common::GroupKey {
-    gw_common::GroupKey {
-        vip: g.vip.octets(),
-        vlan: g.vlan,
-        _pad: 0,
-    }
+    g.key()
 }
 
 impl Agent {
@@ -156,6 +154,7 @@ impl Agent {
             started: std::time::Instant::now(),
             peers_seen: Default::default(),
             mcast6,
+            txq: Vec::new(),
         };
         agent.drop_unconfigured();
         let t = now();
@@ -230,13 +229,21 @@ impl Agent {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         let mut hup = signal(SignalKind::hangup())?;
-        let mut buf = vec![0u8; 2048];
+        // Up to 64 datagrams per wake-up (socket::recv_batch).
+        let mut buf = vec![0u8; 64 * crate::net::socket::SLOT];
+        let mut got = Vec::with_capacity(64);
         let mut tracker = self.start_tracking();
         loop {
+            self.flush_tx();
             let deadline = self.next_deadline();
             tokio::select! {
-                r = rx.recv(&mut buf) => match r {
-                    Ok(m) => self.on_packet(m, &buf).await,
+                r = rx.recv_batch(&mut buf, &mut got) => match r {
+                    Ok(()) => {
+                        let slots = buf.chunks_exact(crate::net::socket::SLOT);
+                        for (m, b) in got.drain(..).zip(slots) {
+                            self.on_packet(m, b).await;
+                        }
+                    }
                     Err(e) => warn!("GLBP receive: {e}"),
                 },
                 _ = sleep_until(deadline) => self.on_timers().await,
@@ -358,6 +365,7 @@ impl Agent {
             };
             self.send_all(n, &out.send);
         }
+        self.flush_tx();
         for mac in std::mem::take(&mut self.listed) {
             let _ = self.addrs.remove(mac).await;
         }

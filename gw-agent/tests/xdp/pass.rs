@@ -33,6 +33,34 @@ fn arp_for_a_non_vip_passes_untouched() {
 }
 
 #[test]
+fn arp_for_the_key_of_an_ipv6_only_group_passes_untouched() {
+    // Input: an IPv6-only group, which the agent keys in GW_GROUPS with a
+    // 0.0.0.0/8 address (gw_common::v6_only_key), asked for by ARP, plain
+    // and in 802.1Q. Output: PASS unchanged and the group never looked up.
+    let Some(mut x) = standard() else { return };
+    let g = crate::fixture::GroupSetup {
+        vip: gw_common::v6_only_key(7, 0).vip,
+        idx: 1,
+        group: 7,
+        ..crate::fixture::GroupSetup::standard()
+    };
+    x.add_group(&g);
+    let mut tagged = g.clone();
+    tagged.vlan = 10;
+    tagged.idx = 2;
+    x.add_group(&tagged);
+    for f in [
+        ArpFrame::request(CLIENT_MAC, CLIENT_IP, g.vip),
+        ArpFrame::request(CLIENT_MAC, CLIENT_IP, g.vip).tag(Tag::q(10)),
+    ] {
+        assert_untouched(&mut x, &f.bytes(), Counter::Pass);
+    }
+    for idx in [1, 2] {
+        assert_eq!(x.maps().group_stats(idx).arp_requests, 0, "group {idx} looked up");
+    }
+}
+
+#[test]
 fn non_arp_frames_pass_untouched() {
     // Input: IPv4 to the interface and broadcast, IPv6 and LLDP ethertypes,
     // a frame of just an Ethernet header. Output: PASS, unchanged.

@@ -137,7 +137,7 @@ impl Plan {
                 sharing_hosts: 64,
                 sharing_traffic: Duration::from_secs(2),
                 scale_groups: vec![1, 64, 1024],
-                scale_window: Duration::from_secs(5),
+                scale_window: Duration::from_secs(20),
                 cache_sizes: vec![1_000, 100_000],
                 rtt_samples: 1000,
                 sim_seeds: 20,
