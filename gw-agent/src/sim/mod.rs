@@ -67,7 +67,7 @@ impl Node {
 pub fn node_identity(i: usize) -> Identity {
     let i = u8::try_from(i).unwrap_or(u8::MAX);
     Identity {
-        ip: Ipv4Addr::new(192, 0, 2, 10u8.saturating_add(i)),
+        ip: Ipv4Addr::new(192, 0, 2, 10u8.saturating_add(i)).into(),
         mac: [0x02, 0x00, 0x5e, 0x00, 0x00, i.wrapping_add(1)],
     }
 }

@@ -10,7 +10,7 @@ mod faults;
 mod steady;
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::{Invariants, Sim};
 use crate::engine::rand::Rand;
@@ -30,7 +30,7 @@ pub(super) const SETTLED: Instant = Instant::from_secs(45);
 pub(super) fn cfg() -> EngineConfig {
     EngineConfig {
         group: GROUP,
-        vip: VIP,
+        vip: IpAddr::V4(VIP),
         ..EngineConfig::default()
     }
 }
