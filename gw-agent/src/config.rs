@@ -5,7 +5,10 @@
 //! the offending field (`groups[0].timers.hold_ms: ...`), so a bad config
 //! never half-applies.
 
-use std::{collections::HashSet, net::Ipv4Addr};
+use std::{
+    collections::HashSet,
+    net::{IpAddr, Ipv4Addr},
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -572,7 +575,7 @@ impl Group {
         let w = &self.weighting;
         EngineConfig {
             group: self.group,
-            vip: self.vip,
+            vip: IpAddr::V4(self.vip),
             priority: self.priority,
             preempt_delay_ms: self.preempt.enabled.then_some(self.preempt.delay_ms),
             hello_ms: self.timers.hello_ms,

@@ -8,7 +8,7 @@
 
 pub mod socket;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +38,7 @@ pub struct AgentStatus {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GroupControl {
     pub group: u16,
-    pub vip: Ipv4Addr,
+    pub vip: IpAddr,
     /// Disabled, Initial, Listen, Speak, Standby, Active.
     pub state: String,
     /// Why it entered that state.
@@ -48,8 +48,8 @@ pub struct GroupControl {
     pub weighting: Weights,
     /// False while the weight is below `lower` (until it reaches `upper`).
     pub forwarding_allowed: bool,
-    pub active_router: Option<Ipv4Addr>,
-    pub standby_router: Option<Ipv4Addr>,
+    pub active_router: Option<IpAddr>,
+    pub standby_router: Option<IpAddr>,
     pub hello_ms: u32,
     pub hold_ms: u32,
     /// The timers came from the AVG's hello (not configured here).
@@ -87,10 +87,10 @@ pub struct ForwarderControl {
     pub state: String,
     /// We own it; else we are a secondary for it.
     pub primary: bool,
-    pub owner_ip: Option<Ipv4Addr>,
+    pub owner_ip: Option<IpAddr>,
     pub owner_mac: Option<String>,
     /// Who forwards for it now.
-    pub active_router: Option<Ipv4Addr>,
+    pub active_router: Option<IpAddr>,
     pub weight: Option<u8>,
     pub redirected: bool,
     pub redirect_remaining_ms: Option<u64>,
@@ -100,7 +100,7 @@ pub struct ForwarderControl {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PeerControl {
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub mac: String,
     pub state: String,
     pub priority: u8,

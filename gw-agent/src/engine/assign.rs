@@ -20,7 +20,7 @@
 //!    forwards wins over one that waits, then the higher IP; the loser
 //!    lines up again.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::events::Event;
 use super::forwarder::Vf;
@@ -54,7 +54,7 @@ impl Engine {
             // The usual case for the routers beyond `max_forwarders`.
             return false;
         }
-        let mut line: Vec<(bool, Ipv4Addr)> = self
+        let mut line: Vec<(bool, IpAddr)> = self
             .peers
             .values()
             .filter(|p| !p.has_claim())

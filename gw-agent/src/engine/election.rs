@@ -15,17 +15,18 @@
 //!   better router is standby.
 //! - Active: step down (Speak) when a higher-ranked gateway is active too.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::fsm::{Event, State};
 use super::peers::Peer;
 use super::{Engine, Instant};
 
-/// Election order: priority, then interface IP.
+/// Election order: priority, then interface IP (`IpAddr`'s order: a group
+/// only ever sees one address family, so this is the numeric order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) struct Rank {
     pub priority: u8,
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
 }
 
 /// What we would be if the election were held now.

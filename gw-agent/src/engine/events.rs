@@ -2,7 +2,7 @@
 //! each rendering as one log line (the runtime logs them with tracing).
 
 use core::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::fsm;
 use crate::proto::VfState;
@@ -100,21 +100,21 @@ pub enum Event {
         reason: VfReason,
     },
     PeerAppeared {
-        ip: Ipv4Addr,
+        ip: IpAddr,
         mac: [u8; 6],
     },
     PeerExpired {
-        ip: Ipv4Addr,
+        ip: IpAddr,
     },
     /// The peer said goodbye (hello in state Initial/Disabled).
     PeerResigned {
-        ip: Ipv4Addr,
+        ip: IpAddr,
     },
     /// We now forward for a vMAC whose primary is `from` (if known).
     TakeOver {
         fwd: u8,
         vmac: [u8; 6],
-        from: Option<Ipv4Addr>,
+        from: Option<IpAddr>,
     },
     /// A forwarder number became known (assigned somewhere in the group).
     ForwarderLearned {
@@ -150,10 +150,10 @@ pub enum Event {
     TimersLearned {
         hello_ms: u32,
         hold_ms: u32,
-        from: Ipv4Addr,
+        from: IpAddr,
     },
     PacketIgnored {
-        src: Ipv4Addr,
+        src: IpAddr,
         reason: IgnoreReason,
     },
 }

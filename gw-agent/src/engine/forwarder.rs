@@ -18,7 +18,7 @@
 //!   emits a `Redirect` so its hosts move now); after `timeout_s` the
 //!   forwarder is removed, nobody forwards for it and its number is free.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::events::{Event, VfReason};
 use super::peers::{is_active, is_primary};
@@ -60,12 +60,12 @@ impl Vf {
 }
 
 /// A router by interface IP and MAC.
-type Owner = (Ipv4Addr, [u8; 6]);
+type Owner = (IpAddr, [u8; 6]);
 
 /// A peer forwarding for the vMAC.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Holder {
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub primary: bool,
     pub weight: u8,
 }
@@ -74,9 +74,9 @@ pub(super) struct Holder {
 #[derive(Clone, Debug, Default)]
 pub(super) struct View {
     /// Highest-IP peer owning it and forwarding.
-    pub primary_active: Option<Ipv4Addr>,
+    pub primary_active: Option<IpAddr>,
     /// Highest-IP peer owning it but not forwarding (waiting or weight low).
-    pub primary_listen: Option<Ipv4Addr>,
+    pub primary_listen: Option<IpAddr>,
     pub holders: Vec<Holder>,
 }
 

@@ -42,7 +42,7 @@ mod tx;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 pub use events::{Event, IgnoreReason, Mac, VfReason};
 pub use fsm::State;
@@ -104,7 +104,10 @@ impl Default for Weighting {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineConfig {
     pub group: u16,
-    pub vip: Ipv4Addr,
+    /// The virtual IP the group's hellos carry: an IPv4 address, or for
+    /// a group run over IPv6 its virtual link-local address. A group only
+    /// ever sees one address family.
+    pub vip: IpAddr,
     /// 1..=255, default 100.
     pub priority: u8,
     /// AVG preemption; `None` = off (Cisco default).
@@ -127,7 +130,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             group: 0,
-            vip: Ipv4Addr::UNSPECIFIED,
+            vip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             priority: DEFAULT_PRIORITY,
             preempt_delay_ms: None,
             hello_ms: None,
@@ -145,7 +148,9 @@ impl Default for EngineConfig {
 /// This router on the group's interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Identity {
-    pub ip: Ipv4Addr,
+    /// The interface address peers see as the source of our hellos: IPv4,
+    /// or the IPv6 link-local address for a group run over IPv6.
+    pub ip: IpAddr,
     pub mac: [u8; 6],
 }
 
@@ -238,14 +243,14 @@ pub struct Engine {
     /// (hello, hold) learned from the AVG.
     learned: Option<(u32, u32)>,
     /// Live peers only: expired ones are removed at once.
-    peers: BTreeMap<Ipv4Addr, Peer>,
+    peers: BTreeMap<IpAddr, Peer>,
     vfs: BTreeMap<u8, Vf>,
     /// Recently removed forwarder numbers: a stale listing must not bring
     /// them back (until the given time).
     tombstones: BTreeMap<u8, Instant>,
     /// Peers that resigned, until when a hello claiming more than a freshly
     /// started router could have is taken as stale.
-    resigned: BTreeMap<Ipv4Addr, Instant>,
+    resigned: BTreeMap<IpAddr, Instant>,
     weight: u8,
     /// Weighting hysteresis: false once below `lower`, true again at `upper`.
     weight_ok: bool,
@@ -334,7 +339,7 @@ impl Engine {
     }
 
     /// A packet from `src`, already authenticated and TTL-checked.
-    pub fn receive(&mut self, now: Instant, src: Ipv4Addr, pkt: &crate::proto::Packet) -> Output {
+    pub fn receive(&mut self, now: Instant, src: IpAddr, pkt: &crate::proto::Packet) -> Output {
         let now = self.enter(now);
         self.dirty = false;
         if self.state.running() {

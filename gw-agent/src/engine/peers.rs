@@ -6,7 +6,7 @@
 //! peer silent for its advertised hold time is gone; a peer whose hello
 //! says Initial/Disabled resigned and is gone at once.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use super::election::Rank;
 use super::events::{Event, IgnoreReason};
@@ -15,7 +15,7 @@ use crate::proto::{Forwarder, Hello, Packet, Tlv, VfState};
 
 #[derive(Clone, Debug)]
 pub(super) struct Peer {
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub mac: [u8; 6],
     pub state: State,
     pub priority: u8,
@@ -70,7 +70,7 @@ pub(super) fn is_active(f: &Forwarder) -> bool {
 fn validate(
     pkt: &Packet,
     group: u16,
-    vip: Ipv4Addr,
+    vip: IpAddr,
 ) -> Result<(&Hello, Vec<Forwarder>), IgnoreReason> {
     if pkt.group != group {
         return Err(IgnoreReason::WrongGroup(pkt.group));
@@ -94,7 +94,7 @@ fn validate(
         }
     }
     let hello = hello.ok_or(IgnoreReason::NoHello)?;
-    if hello.vip != IpAddr::V4(vip) {
+    if hello.vip != vip {
         return Err(IgnoreReason::WrongVip);
     }
     if hello.priority == 0 {
@@ -110,7 +110,7 @@ fn validate(
 }
 
 impl Engine {
-    pub(super) fn on_packet(&mut self, now: Instant, src: Ipv4Addr, pkt: &Packet) {
+    pub(super) fn on_packet(&mut self, now: Instant, src: IpAddr, pkt: &Packet) {
         // Our own multicast looped back.
         if src == self.me.ip || pkt.owner == self.me.mac {
             return;
@@ -217,7 +217,7 @@ impl Engine {
 
     /// Adopts the AVG's timers where ours are not configured (Cisco: timers
     /// are learned from the active gateway).
-    fn learn_timers(&mut self, from: Ipv4Addr, hello_ms: u32, hold_ms: u32) {
+    fn learn_timers(&mut self, from: IpAddr, hello_ms: u32, hold_ms: u32) {
         if self.cfg.hello_ms.is_some() && self.cfg.hold_ms.is_some() {
             return;
         }
@@ -241,7 +241,7 @@ impl Engine {
 
     /// Drops every peer whose hold timer ran out.
     pub(super) fn expire_peers(&mut self, now: Instant) {
-        let gone: Vec<Ipv4Addr> = self
+        let gone: Vec<IpAddr> = self
             .peers
             .values()
             .filter(|p| p.expires <= now)

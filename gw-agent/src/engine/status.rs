@@ -2,7 +2,7 @@
 //! Remaining times are relative to `as_of`, the latest time the engine was
 //! given (it has no clock of its own).
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::fsm;
 use super::timers::secs;
@@ -12,7 +12,7 @@ use crate::proto::VfState;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Status {
     pub group: u16,
-    pub vip: Ipv4Addr,
+    pub vip: IpAddr,
     pub me: Identity,
     pub state: State,
     /// Why the gateway entered `state`.
@@ -23,8 +23,8 @@ pub struct Status {
     pub forwarding_allowed: bool,
     pub weighting: Weighting,
     /// Our own IP when we are the AVG / standby.
-    pub active_router: Option<Ipv4Addr>,
-    pub standby_router: Option<Ipv4Addr>,
+    pub active_router: Option<IpAddr>,
+    pub standby_router: Option<IpAddr>,
     pub hello_ms: u32,
     pub hold_ms: u32,
     pub timers_learned: bool,
@@ -51,9 +51,9 @@ pub struct ForwarderStatus {
     /// We own it (else we are a secondary for it).
     pub primary: bool,
     /// Its owner (IP, interface MAC), if known.
-    pub owner: Option<(Ipv4Addr, [u8; 6])>,
+    pub owner: Option<(IpAddr, [u8; 6])>,
     /// Who forwards for it now (our IP if we do).
-    pub active_router: Option<Ipv4Addr>,
+    pub active_router: Option<IpAddr>,
     /// The forwarding router's weight.
     pub weight: Option<u8>,
     pub redirected: bool,
@@ -64,7 +64,7 @@ pub struct ForwarderStatus {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerStatus {
-    pub ip: Ipv4Addr,
+    pub ip: IpAddr,
     pub mac: [u8; 6],
     pub state: State,
     pub priority: u8,

@@ -1,8 +1,6 @@
 //! What the engine puts out: hellos (periodic, triggered, final) and the
 //! dataplane state the runtime writes into the XDP maps.
 
-use std::net::IpAddr;
-
 use super::events::{Event, VfReason};
 use super::peers::{is_active, is_primary};
 use super::{
@@ -24,7 +22,7 @@ impl Engine {
             hold_ms: self.hold_ms(),
             redirect_s: self.cfg.redirect_s,
             timeout_s: self.cfg.timeout_s,
-            vip: IpAddr::V4(self.cfg.vip),
+            vip: self.cfg.vip,
         };
         let mut tlvs = vec![Tlv::Hello(hello)];
         let avg = self.is_avg();

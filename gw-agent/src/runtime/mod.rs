@@ -180,7 +180,7 @@ impl Agent {
 
     async fn add_group(&mut self, g: Group, t: Instant) -> Result<()> {
         let me = Identity {
-            ip: self.iface.ip,
+            ip: self.iface.ip.into(),
             mac: self.iface.mac,
         };
         let mut engine = Engine::new(g.engine_config(), me, seed(&self.iface, g.group));

@@ -1,6 +1,7 @@
 //! Received GLBP packets: checked, counted, then handed to their engine.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use std::time::{Duration, Instant};
 
@@ -102,7 +103,7 @@ impl Agent {
         let Some(g) = self.groups.get_mut(&pkt.group) else {
             return;
         };
-        let out = g.engine.receive(now(), m.src, &pkt);
+        let out = g.engine.receive(now(), IpAddr::V4(m.src), &pkt);
         self.apply(pkt.group, out, false).await;
     }
 }

@@ -10,6 +10,9 @@
 //! (`NetConfig::fifo = false` lets delays reorder frames).
 //! Faults: partitions and heals, crashes (the node loses all state),
 //! restarts (a new engine, same identity), clean shutdowns, clock steps.
+//! Nodes are IPv4 routers (`node_identity`) unless built with
+//! `Sim::with_identities`: a group run over IPv6 uses link-local
+//! identities (`node_identity_v6`) and an IPv6 VIP.
 //!
 //! Used by the sim tests (`sim/tests/`) and by benchmarks; keep it a
 //! library: drive it with `step`/`run_until`, read nodes' dataplane state
@@ -20,7 +23,7 @@ mod net;
 #[cfg(test)]
 mod tests;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use check::{Invariants, Snapshot};
 pub use net::NetConfig;
@@ -67,9 +70,23 @@ impl Node {
 pub fn node_identity(i: usize) -> Identity {
     let i = u8::try_from(i).unwrap_or(u8::MAX);
     Identity {
-        ip: Ipv4Addr::new(192, 0, 2, 10u8.saturating_add(i)),
-        mac: [0x02, 0x00, 0x5e, 0x00, 0x00, i.wrapping_add(1)],
+        ip: Ipv4Addr::new(192, 0, 2, 10u8.saturating_add(i)).into(),
+        mac: node_mac(i),
     }
+}
+
+/// Node `i` of a group run over IPv6: its interface's link-local address
+/// fe80::(i+1) and the same MAC as `node_identity`.
+pub fn node_identity_v6(i: usize) -> Identity {
+    let i = u8::try_from(i).unwrap_or(u8::MAX);
+    Identity {
+        ip: Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, u16::from(i) + 1).into(),
+        mac: node_mac(i),
+    }
+}
+
+fn node_mac(i: u8) -> [u8; 6] {
+    [0x02, 0x00, 0x5e, 0x00, 0x00, i.wrapping_add(1)]
 }
 
 pub struct Sim {
@@ -101,9 +118,18 @@ impl Sim {
     /// from there; identities from `node_identity`). Nodes start at time 0
     /// unless `start_at`/`spread_starts` say otherwise.
     pub fn new(seed: u64, n: usize, groups: &[EngineConfig]) -> Sim {
-        let nodes = (0..n)
-            .map(|i| Node {
-                id: node_identity(i),
+        let ids: Vec<Identity> = (0..n).map(node_identity).collect();
+        Sim::with_identities(seed, &ids, groups)
+    }
+
+    /// As `new`, one node per identity (e.g. `node_identity_v6` for a
+    /// group run over IPv6, whose VIP is then an IPv6 address too).
+    pub fn with_identities(seed: u64, ids: &[Identity], groups: &[EngineConfig]) -> Sim {
+        let n = ids.len();
+        let nodes = ids
+            .iter()
+            .map(|&id| Node {
+                id,
                 up: false,
                 cfgs: groups.to_vec(),
                 engines: Vec::new(),

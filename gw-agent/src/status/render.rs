@@ -2,6 +2,7 @@
 //! and `show glbp`.
 
 use std::fmt::Write;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::{GroupStatus, InterfaceStatus};
 use crate::control::{AgentStatus, GroupControl};
@@ -14,7 +15,7 @@ fn ms(v: Option<u64>) -> String {
     }
 }
 
-fn router(ip: Option<std::net::Ipv4Addr>, me: std::net::Ipv4Addr) -> String {
+fn router(ip: Option<IpAddr>, me: IpAddr) -> String {
     match ip {
         Some(ip) if ip == me => "local".into(),
         Some(ip) => ip.to_string(),
@@ -53,11 +54,11 @@ pub fn brief(all: &[InterfaceStatus]) -> String {
         );
         for g in &i.groups {
             let c = control(&i.agent, g.group);
-            let me = i
+            let me: IpAddr = i
                 .agent
                 .as_ref()
-                .map(|a| a.ip)
-                .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+                .map_or(Ipv4Addr::UNSPECIFIED, |a| a.ip)
+                .into();
             let (pri, state, active, standby) = match c {
                 Some(c) => (
                     c.priority.to_string(),
@@ -98,7 +99,7 @@ fn dp_role(g: &GroupStatus) -> &'static str {
 fn forwarder_rows(
     g: &GroupStatus,
     c: Option<&GroupControl>,
-    me: std::net::Ipv4Addr,
+    me: IpAddr,
 ) -> Vec<(u8, String, String, String)> {
     match c {
         Some(c) => c
@@ -136,11 +137,11 @@ pub fn detail(all: &[InterfaceStatus]) -> String {
     }
     for i in all {
         header(&mut s, i);
-        let me = i
+        let me: IpAddr = i
             .agent
             .as_ref()
-            .map(|a| a.ip)
-            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+            .map_or(Ipv4Addr::UNSPECIFIED, |a| a.ip)
+            .into();
         for g in &i.groups {
             let _ = writeln!(s, "{} - Group {}", i.interface, g.group);
             if let Some(c) = control(&i.agent, g.group) {
@@ -229,7 +230,7 @@ pub fn detail(all: &[InterfaceStatus]) -> String {
     s
 }
 
-fn group_detail(s: &mut String, c: &GroupControl, me: std::net::Ipv4Addr) {
+fn group_detail(s: &mut String, c: &GroupControl, me: IpAddr) {
     let _ = writeln!(s, "  State is {} ({})", c.state, c.last_event);
     let _ = writeln!(s, "  Virtual IP address is {}", c.vip);
     let _ = writeln!(

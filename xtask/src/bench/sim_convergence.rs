@@ -32,7 +32,7 @@ const MAX_FORWARDERS: usize = 4;
 fn cfg(priority: u8, hello: u32, hold: u32) -> EngineConfig {
     EngineConfig {
         group: 1,
-        vip: Ipv4Addr::new(192, 0, 2, 1),
+        vip: Ipv4Addr::new(192, 0, 2, 1).into(),
         priority,
         hello_ms: Some(hello),
         hold_ms: Some(hold),

@@ -319,7 +319,7 @@ fn reconfigure_applies_changes() {
     };
     assert_eq!(hello.priority, 150);
     assert!(h.e.reconfigure(Instant(11_001), c.clone()).send.is_empty());
-    c.vip = Ipv4Addr::new(192, 0, 2, 2);
+    c.vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
     let out = h.e.reconfigure(Instant(12_000), c);
     let states: Vec<VgState> = hellos(&out).into_iter().map(|h| h.0).collect();
     assert_eq!(states, vec![VgState::Initial, VgState::Listen]);

@@ -3,7 +3,7 @@
 use super::*;
 
 const D: Identity = Identity {
-    ip: Ipv4Addr::new(192, 0, 2, 40),
+    ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 40)),
     mac: [0x02, 0, 0, 0, 0, 0x40],
 };
 

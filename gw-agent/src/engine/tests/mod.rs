@@ -16,27 +16,27 @@ pub(super) const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 pub(super) const GROUP: u16 = 1;
 /// This router: 192.0.2.10.
 pub(super) const ME: Identity = Identity {
-    ip: Ipv4Addr::new(192, 0, 2, 10),
+    ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 10)),
     mac: [0x02, 0, 0, 0, 0, 0x10],
 };
 /// Peers: A and B rank above us at equal priority (higher IP), C below.
 pub(super) const A: Identity = Identity {
-    ip: Ipv4Addr::new(192, 0, 2, 20),
+    ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 20)),
     mac: [0x02, 0, 0, 0, 0, 0x20],
 };
 pub(super) const B: Identity = Identity {
-    ip: Ipv4Addr::new(192, 0, 2, 30),
+    ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 30)),
     mac: [0x02, 0, 0, 0, 0, 0x30],
 };
 pub(super) const C: Identity = Identity {
-    ip: Ipv4Addr::new(192, 0, 2, 5),
+    ip: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 5)),
     mac: [0x02, 0, 0, 0, 0, 0x05],
 };
 
 pub(super) fn cfg() -> EngineConfig {
     EngineConfig {
         group: GROUP,
-        vip: VIP,
+        vip: IpAddr::V4(VIP),
         ..EngineConfig::default()
     }
 }

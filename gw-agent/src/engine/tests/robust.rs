@@ -1,6 +1,8 @@
 //! Packets that make no sense are ignored and reported; arbitrary inputs
 //! never panic and never break the engine's own invariants.
 
+use std::net::Ipv6Addr;
+
 use proptest::prelude::*;
 
 use super::*;
@@ -74,6 +76,64 @@ fn nonsense_is_ignored_and_reported() {
     assert!(h.rx(200, ME, &own).events.is_empty());
     assert!(h.rx(201, A, &own).events.is_empty());
     assert!(h.e.status().peers.is_empty());
+}
+
+/// Input: an engine of group 1 run over IPv6 (VIP fe80::7:b4ff:fe00:100,
+/// its interface fe80::10) starts; A, from fe80::20, sends its AVG hello
+/// with the group's IPv4 VIP, then with the IPv6 one.
+/// Output: our hello carries the IPv6 VIP; the IPv4 hello is ignored
+/// (wrong VIP), the IPv6 one makes A a peer and the AVG, known by its
+/// link-local address.
+#[test]
+fn ipv6_group_takes_only_ipv6_hellos() {
+    let vip6 = IpAddr::V6(Ipv6Addr::from(gw_common::virtual_link_local(GROUP)));
+    let me = Identity {
+        ip: "fe80::10".parse().unwrap(),
+        mac: ME.mac,
+    };
+    let a = Identity {
+        ip: "fe80::20".parse().unwrap(),
+        mac: A.mac,
+    };
+    let mut h = H {
+        e: Engine::new(EngineConfig { vip: vip6, ..cfg() }, me, 1),
+        now: 0,
+    };
+    let out = h.start(0);
+    let vips: Vec<IpAddr> = out
+        .send
+        .iter()
+        .flat_map(|o| &o.packet.tlvs)
+        .filter_map(|t| match t {
+            Tlv::Hello(x) => Some(x.vip),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(vips, vec![vip6]);
+    let out = h.rx(100, a, &avg_a(&[1]));
+    assert_eq!(
+        out.events,
+        vec![Event::PacketIgnored {
+            src: a.ip,
+            reason: IgnoreReason::WrongVip
+        }]
+    );
+    let mut p = avg_a(&[1]);
+    if let Some(Tlv::Hello(x)) = p.0.tlvs.first_mut() {
+        x.vip = vip6;
+    }
+    let out = h.rx(200, a, &p);
+    let appeared = Event::PeerAppeared {
+        ip: a.ip,
+        mac: a.mac,
+    };
+    assert!(out.events.contains(&appeared), "{:?}", out.events);
+    let st = h.e.status();
+    assert_eq!(st.active_router, Some(a.ip));
+    assert_eq!(
+        st.peers.iter().map(|p| p.ip).collect::<Vec<_>>(),
+        vec![a.ip]
+    );
 }
 
 /// Input: the same hello twice (a duplicate frame, or one per vMAC).

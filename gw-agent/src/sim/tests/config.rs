@@ -1,7 +1,7 @@
 //! Configuration-driven behaviour: AVG preemption, learned timers,
 //! weighting thresholds, load balancing None.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::*;
 use crate::engine::{LoadBalancing, Weighting, vmac};
@@ -203,7 +203,7 @@ fn two_groups_are_independent() {
     for_seeds("two_groups_are_independent", 10, |seed| {
         let mut g2 = cfg();
         g2.group = 2;
-        g2.vip = Ipv4Addr::new(192, 0, 2, 2);
+        g2.vip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
         let mut sim = Sim::new(seed, 4, &[cfg(), g2.clone()]);
         sim.set_delay(1, MAX_DELAY);
         for i in 0..4u8 {

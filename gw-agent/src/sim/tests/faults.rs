@@ -11,41 +11,46 @@ use crate::engine::{Event, Redirect};
 #[test]
 fn avg_crash_standby_takes_over() {
     for_seeds("avg_crash_standby_takes_over", 50, |seed| {
-        let mut sim = random_lan(seed, None);
-        let mut rng = Rand::new(seed ^ 0x1);
-        sim.run_until(SETTLED.add_ms(rng.below(HELLO)));
-        settled(&sim)?;
-        let avg = sim.avgs(0)[0];
-        let sb = standby(&sim).ok_or("no standby")?;
-        let (_, dead_vmac) = own_vmac(&sim, avg).ok_or("AVG owns nothing")?;
-        let t = sim.now();
-        sim.crash(avg);
-        let limit = t.add_ms(HOLD + MAX_DELAY);
-        let at = run_until_cond(&mut sim, limit, |s| s.avgs(0) == vec![sb])?;
-        run_until_cond(&mut sim, limit, |s| owners(s, dead_vmac).len() == 1)?;
-        // Every live forwarder's vMAC is handed out (a takeover reaches the
-        // new AVG one delay after it happens).
-        let mut missing_since: Option<Instant> = None;
-        sim.run_checked(at.add_ms(60_000), |s| {
-            let handed = s.arp_answers(0);
-            let [(_, slots)] = handed.as_slice() else {
-                return Err(format!("AVGs {handed:?}"));
-            };
-            let live = (0..s.len())
-                .filter_map(|i| s.dataplane(i, 0))
-                .flat_map(|d| &d.owned);
-            if live.clone().all(|(_, v)| slots.contains(v)) {
-                missing_since = None;
-            } else if s.now().ms_since(*missing_since.get_or_insert(s.now())) > 2 * MAX_DELAY {
-                return Err(format!("slots {slots:?} lack a live vMAC"));
-            }
-            Ok(())
-        })?;
-        if owners(&sim, dead_vmac).len() != 1 {
-            return Err("dead AVG's vMAC not forwarded by exactly one".into());
+        avg_crash(Family::V4, seed, None)
+    });
+}
+
+/// `avg_crash_standby_takes_over` on a `random_lan_in(family, seed, n)`.
+pub(super) fn avg_crash(family: Family, seed: u64, n: Option<usize>) -> Result<(), String> {
+    let mut sim = random_lan_in(family, seed, n);
+    let mut rng = Rand::new(seed ^ 0x1);
+    sim.run_until(SETTLED.add_ms(rng.below(HELLO)));
+    settled(&sim)?;
+    let avg = sim.avgs(0)[0];
+    let sb = standby(&sim).ok_or("no standby")?;
+    let (_, dead_vmac) = own_vmac(&sim, avg).ok_or("AVG owns nothing")?;
+    let t = sim.now();
+    sim.crash(avg);
+    let limit = t.add_ms(HOLD + MAX_DELAY);
+    let at = run_until_cond(&mut sim, limit, |s| s.avgs(0) == vec![sb])?;
+    run_until_cond(&mut sim, limit, |s| owners(s, dead_vmac).len() == 1)?;
+    // Every live forwarder's vMAC is handed out (a takeover reaches the
+    // new AVG one delay after it happens).
+    let mut missing_since: Option<Instant> = None;
+    sim.run_checked(at.add_ms(60_000), |s| {
+        let handed = s.arp_answers(0);
+        let [(_, slots)] = handed.as_slice() else {
+            return Err(format!("AVGs {handed:?}"));
+        };
+        let live = (0..s.len())
+            .filter_map(|i| s.dataplane(i, 0))
+            .flat_map(|d| &d.owned);
+        if live.clone().all(|(_, v)| slots.contains(v)) {
+            missing_since = None;
+        } else if s.now().ms_since(*missing_since.get_or_insert(s.now())) > 2 * MAX_DELAY {
+            return Err(format!("slots {slots:?} lack a live vMAC"));
         }
         Ok(())
-    });
+    })?;
+    if owners(&sim, dead_vmac).len() != 1 {
+        return Err("dead AVG's vMAC not forwarded by exactly one".into());
+    }
+    Ok(())
 }
 
 /// Input: 2..=4 routers (every one owns a forwarder), short redirect (60 s)
@@ -58,88 +63,95 @@ fn avg_crash_standby_takes_over() {
 #[test]
 fn forwarder_crash_redirect_then_timeout() {
     for_seeds("forwarder_crash_redirect_then_timeout", 40, |seed| {
-        let mut rng = Rand::new(seed ^ 0x2);
-        let n = rng.range(2, 4) as usize;
-        let mut sim = random_lan(seed, Some(n));
-        for i in 0..n {
-            let mut c = sim.node(i).cfgs[0].clone();
-            c.redirect_s = 60;
-            c.timeout_s = 180;
-            sim.set_config(i, 0, c);
-        }
-        if rng.chance(0.5) {
-            sim.set_loss(0.1);
-            sim.set_loss_burst(Some(2));
-        }
-        sim.run_until(SETTLED.add_ms(rng.below(HELLO)));
-        settled(&sim)?;
-        let avg = sim.avgs(0)[0];
-        let victim = (0..n).find(|&i| i != avg).ok_or("no victim")?;
-        let (fwd, v) = own_vmac(&sim, victim).ok_or("victim owns nothing")?;
-        let t = sim.now();
-        sim.crash(victim);
-        run_until_cond(&mut sim, t.add_ms(HOLD + MAX_DELAY), |s| {
-            owners(s, v).len() == 1
-        })?;
-        let handed = |s: &Sim| s.arp_answers(0).iter().any(|a| a.1.contains(&v));
-        // Redirect: 60 s after the takeover (hold time after the crash).
-        run_safe(&mut sim, t.add_ms(60_000), 2 * MAX_DELAY)?;
-        if !handed(&sim) {
-            return Err("vMAC no longer handed out before the redirect time".into());
-        }
-        let at = run_until_cond(&mut sim, t.add_ms(60_000 + HOLD + MAX_DELAY), |s| {
-            !handed(s)
-        })?;
-        let redirect: Vec<&Redirect> = sim
-            .records
-            .iter()
-            .filter(|r| r.at >= t && sim.avgs(0).contains(&r.node))
-            .flat_map(|r| &r.output.redirects)
-            .collect();
-        let mut live: Vec<(u8, [u8; 6])> = (0..n)
-            .filter(|&i| i != victim)
-            .filter_map(|i| own_vmac(&sim, i))
-            .collect();
-        live.sort_unstable();
-        match redirect.as_slice() {
-            [r] if r.fwd == fwd && r.vmac == v && r.to == live => {}
-            other => return Err(format!("redirects {other:?}, expected to {live:?}")),
-        }
-        if owners(&sim, v).len() != 1 {
-            return Err("taken-over vMAC should be forwarded until the timeout".into());
-        }
-        // Timeout: 180 s after the takeover the forwarder is gone (the
-        // taker's release may take a few hellos to get through the loss).
-        run_safe(&mut sim, at.add_ms(110_000), 2 * MAX_DELAY)?;
-        run_until_cond(
-            &mut sim,
-            t.add_ms(180_000 + HOLD + 3 * HELLO + 2 * MAX_DELAY),
-            |s| {
-                owners(s, v).is_empty()
-                    && (0..n).all(|i| {
-                        s.engine(i, 0)
-                            .is_none_or(|e| e.status().forwarders.iter().all(|f| f.number != fwd))
-                    })
-            },
-        )?;
-        // One takeover, and nobody picks the vMAC up again at the timeout.
-        let takeovers: Vec<Instant> = sim
-            .records
-            .iter()
-            .filter(|r| r.at >= t)
-            .filter(|r| {
-                r.output
-                    .events
-                    .iter()
-                    .any(|e| matches!(e, Event::TakeOver { fwd: f, .. } if *f == fwd))
-            })
-            .map(|r| r.at)
-            .collect();
-        if takeovers.len() != 1 {
-            return Err(format!("takeovers of {fwd} at {takeovers:?}"));
-        }
-        Ok(())
+        forwarder_crash(Family::V4, seed, None)
     });
+}
+
+/// `forwarder_crash_redirect_then_timeout` on a `random_lan_in(family, seed, n)`.
+pub(super) fn forwarder_crash(family: Family, seed: u64, n: Option<usize>) -> Result<(), String> {
+    let mut rng = Rand::new(seed ^ 0x2);
+    // Drawn even when `n` is given, so the later draws stay the same.
+    let drawn = rng.range(2, 4) as usize;
+    let n = n.unwrap_or(drawn);
+    let mut sim = random_lan_in(family, seed, Some(n));
+    for i in 0..n {
+        let mut c = sim.node(i).cfgs[0].clone();
+        c.redirect_s = 60;
+        c.timeout_s = 180;
+        sim.set_config(i, 0, c);
+    }
+    if rng.chance(0.5) {
+        sim.set_loss(0.1);
+        sim.set_loss_burst(Some(2));
+    }
+    sim.run_until(SETTLED.add_ms(rng.below(HELLO)));
+    settled(&sim)?;
+    let avg = sim.avgs(0)[0];
+    let victim = (0..n).find(|&i| i != avg).ok_or("no victim")?;
+    let (fwd, v) = own_vmac(&sim, victim).ok_or("victim owns nothing")?;
+    let t = sim.now();
+    sim.crash(victim);
+    run_until_cond(&mut sim, t.add_ms(HOLD + MAX_DELAY), |s| {
+        owners(s, v).len() == 1
+    })?;
+    let handed = |s: &Sim| s.arp_answers(0).iter().any(|a| a.1.contains(&v));
+    // Redirect: 60 s after the takeover (hold time after the crash).
+    run_safe(&mut sim, t.add_ms(60_000), 2 * MAX_DELAY)?;
+    if !handed(&sim) {
+        return Err("vMAC no longer handed out before the redirect time".into());
+    }
+    let at = run_until_cond(&mut sim, t.add_ms(60_000 + HOLD + MAX_DELAY), |s| {
+        !handed(s)
+    })?;
+    let redirect: Vec<&Redirect> = sim
+        .records
+        .iter()
+        .filter(|r| r.at >= t && sim.avgs(0).contains(&r.node))
+        .flat_map(|r| &r.output.redirects)
+        .collect();
+    let mut live: Vec<(u8, [u8; 6])> = (0..n)
+        .filter(|&i| i != victim)
+        .filter_map(|i| own_vmac(&sim, i))
+        .collect();
+    live.sort_unstable();
+    match redirect.as_slice() {
+        [r] if r.fwd == fwd && r.vmac == v && r.to == live => {}
+        other => return Err(format!("redirects {other:?}, expected to {live:?}")),
+    }
+    if owners(&sim, v).len() != 1 {
+        return Err("taken-over vMAC should be forwarded until the timeout".into());
+    }
+    // Timeout: 180 s after the takeover the forwarder is gone (the
+    // taker's release may take a few hellos to get through the loss).
+    run_safe(&mut sim, at.add_ms(110_000), 2 * MAX_DELAY)?;
+    run_until_cond(
+        &mut sim,
+        t.add_ms(180_000 + HOLD + 3 * HELLO + 2 * MAX_DELAY),
+        |s| {
+            owners(s, v).is_empty()
+                && (0..n).all(|i| {
+                    s.engine(i, 0)
+                        .is_none_or(|e| e.status().forwarders.iter().all(|f| f.number != fwd))
+                })
+        },
+    )?;
+    // One takeover, and nobody picks the vMAC up again at the timeout.
+    let takeovers: Vec<Instant> = sim
+        .records
+        .iter()
+        .filter(|r| r.at >= t)
+        .filter(|r| {
+            r.output
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::TakeOver { fwd: f, .. } if *f == fwd))
+        })
+        .map(|r| r.at)
+        .collect();
+    if takeovers.len() != 1 {
+        return Err(format!("takeovers of {fwd} at {takeovers:?}"));
+    }
+    Ok(())
 }
 
 /// Input: 2..=4 routers; a non-AVG router crashes and restarts 1..60 s
@@ -227,50 +239,57 @@ fn shutdown_takes_over_within_a_delay() {
 #[test]
 fn chaos_then_recovery() {
     for_seeds("chaos_then_recovery", 30, |seed| {
-        let mut rng = Rand::new(seed ^ 0x5);
-        let n = rng.range(2, 8) as usize;
-        let mut sim = random_lan(seed, Some(n));
-        sim.net_config().fifo = rng.chance(0.5);
-        sim.set_delay(1, if rng.chance(0.5) { MAX_DELAY } else { 200 });
-        sim.record = false;
-        sim.run_until(SETTLED);
-        let end = SETTLED.add_ms(300_000);
-        while sim.now() < end {
-            let i = rng.below(n as u64) as usize;
-            match rng.below(9) {
-                0 => sim.crash(i),
-                1 => sim.restart(i),
-                2 => sim.shutdown(i),
-                3 => {
-                    let cut = rng.range(1, n as u64) as usize;
-                    let (a, b) = (0..n).partition::<Vec<usize>, _>(|&k| k < cut);
-                    sim.partition(&[&a, &b]);
-                }
-                4 => sim.heal(),
-                5 => sim.set_loss([0.0, 0.1, 0.3][rng.below(3) as usize]),
-                6 => sim.step_clock(i, rng.range(1, 3 * HOLD)),
-                7 => sim.set_weight(i, 0, rng.range(1, 100) as u8),
-                _ => {
-                    if sim.engine(i, 0).is_none() {
-                        sim.restart(i);
-                    }
-                }
-            }
-            sim.run_for(rng.range(100, 20_000));
-        }
-        sim.heal();
-        sim.set_loss(0.0);
-        for i in 0..n {
-            sim.set_weight(i, 0, 100);
-            if sim.engine(i, 0).is_none() {
-                sim.restart(i);
-            }
-        }
-        let t = sim.now();
-        sim.run_until(t.add_ms(60_000));
-        settled(&sim)?;
-        run_safe(&mut sim, t.add_ms(120_000), 2 * MAX_DELAY)
+        chaos(Family::V4, seed, None)
     });
+}
+
+/// `chaos_then_recovery` on a `random_lan_in(family, seed, n)`.
+pub(super) fn chaos(family: Family, seed: u64, n: Option<usize>) -> Result<(), String> {
+    let mut rng = Rand::new(seed ^ 0x5);
+    // Drawn even when `n` is given, so the later draws stay the same.
+    let drawn = rng.range(2, 8) as usize;
+    let n = n.unwrap_or(drawn);
+    let mut sim = random_lan_in(family, seed, Some(n));
+    sim.net_config().fifo = rng.chance(0.5);
+    sim.set_delay(1, if rng.chance(0.5) { MAX_DELAY } else { 200 });
+    sim.record = false;
+    sim.run_until(SETTLED);
+    let end = SETTLED.add_ms(300_000);
+    while sim.now() < end {
+        let i = rng.below(n as u64) as usize;
+        match rng.below(9) {
+            0 => sim.crash(i),
+            1 => sim.restart(i),
+            2 => sim.shutdown(i),
+            3 => {
+                let cut = rng.range(1, n as u64) as usize;
+                let (a, b) = (0..n).partition::<Vec<usize>, _>(|&k| k < cut);
+                sim.partition(&[&a, &b]);
+            }
+            4 => sim.heal(),
+            5 => sim.set_loss([0.0, 0.1, 0.3][rng.below(3) as usize]),
+            6 => sim.step_clock(i, rng.range(1, 3 * HOLD)),
+            7 => sim.set_weight(i, 0, rng.range(1, 100) as u8),
+            _ => {
+                if sim.engine(i, 0).is_none() {
+                    sim.restart(i);
+                }
+            }
+        }
+        sim.run_for(rng.range(100, 20_000));
+    }
+    sim.heal();
+    sim.set_loss(0.0);
+    for i in 0..n {
+        sim.set_weight(i, 0, 100);
+        if sim.engine(i, 0).is_none() {
+            sim.restart(i);
+        }
+    }
+    let t = sim.now();
+    sim.run_until(t.add_ms(60_000));
+    settled(&sim)?;
+    run_safe(&mut sim, t.add_ms(120_000), 2 * MAX_DELAY)
 }
 
 /// Input: a settled LAN; one router's clock jumps forward by up to 3 hold

@@ -7,17 +7,21 @@
 
 mod config;
 mod faults;
+mod ipv6;
 mod steady;
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{Invariants, Sim};
+use super::{Invariants, Sim, node_identity, node_identity_v6};
 use crate::engine::rand::Rand;
-use crate::engine::{EngineConfig, Instant, State};
+use crate::engine::{EngineConfig, Identity, Instant, State};
 
 pub(super) const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 pub(super) const GROUP: u16 = 1;
+/// The VIP of a group run over IPv6: the group's virtual link-local
+/// address, fe80::7:b4ff:fe00:100.
+pub(super) const VIP6: Ipv6Addr = Ipv6Addr::from_octets(gw_common::virtual_link_local(GROUP));
 /// Default timers.
 pub(super) const HELLO: u64 = 3_000;
 pub(super) const HOLD: u64 = 10_000;
@@ -28,10 +32,48 @@ pub(super) const START_SPREAD: u64 = 3_000;
 pub(super) const SETTLED: Instant = Instant::from_secs(45);
 
 pub(super) fn cfg() -> EngineConfig {
-    EngineConfig {
-        group: GROUP,
-        vip: VIP,
-        ..EngineConfig::default()
+    Family::V4.cfg()
+}
+
+/// The address family a simulated group runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Family {
+    /// Routers 192.0.2.10, .11, ...; VIP 192.0.2.1.
+    V4,
+    /// Routers fe80::1, fe80::2, ... (their link-local addresses); VIP the
+    /// group's virtual link-local address `VIP6`.
+    V6,
+}
+
+impl Family {
+    pub fn vip(self) -> IpAddr {
+        match self {
+            Family::V4 => IpAddr::V4(VIP),
+            Family::V6 => IpAddr::V6(VIP6),
+        }
+    }
+
+    /// Group `GROUP` with this family's VIP, defaults otherwise.
+    pub fn cfg(self) -> EngineConfig {
+        EngineConfig {
+            group: GROUP,
+            vip: self.vip(),
+            ..EngineConfig::default()
+        }
+    }
+
+    /// Router `i`'s identity.
+    pub fn identity(self, i: usize) -> Identity {
+        match self {
+            Family::V4 => node_identity(i),
+            Family::V6 => node_identity_v6(i),
+        }
+    }
+
+    /// `n` routers of this family, each running `groups`.
+    pub fn sim(self, seed: u64, n: usize, groups: &[EngineConfig]) -> Sim {
+        let ids: Vec<Identity> = (0..n).map(|i| self.identity(i)).collect();
+        Sim::with_identities(seed, &ids, groups)
     }
 }
 
@@ -71,11 +113,16 @@ pub(super) fn for_seeds(name: &str, default: u64, f: impl Fn(u64) -> Result<(), 
 /// A random LAN: 2..=8 nodes (or `n`), random priorities, delays up to
 /// `MAX_DELAY`, starts spread over `START_SPREAD`.
 pub(super) fn random_lan(seed: u64, n: Option<usize>) -> Sim {
+    random_lan_in(Family::V4, seed, n)
+}
+
+/// `random_lan` of routers of `family`.
+pub(super) fn random_lan_in(family: Family, seed: u64, n: Option<usize>) -> Sim {
     let mut rng = Rand::new(seed);
     let n = n.unwrap_or(rng.range(2, 8) as usize);
-    let mut sim = Sim::new(seed, n, &[cfg()]);
+    let mut sim = family.sim(seed, n, &[family.cfg()]);
     for i in 0..n {
-        let mut c = cfg();
+        let mut c = family.cfg();
         c.priority = [100, 100, 100, 110, 120, 255][rng.below(6) as usize];
         sim.set_config(i, 0, c);
     }

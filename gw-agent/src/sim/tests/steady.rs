@@ -29,20 +29,29 @@ fn settles_and_stays_settled() {
 #[test]
 fn loss_20_percent_does_not_flap() {
     for_seeds("loss_20_percent_does_not_flap", 40, |seed| {
-        let mut sim = random_lan(seed, None);
-        sim.set_loss(0.2);
-        sim.set_loss_burst(Some(2));
-        sim.set_dup(0.05);
-        let settle = SETTLED.add_ms(15_000);
-        sim.run_until(settle);
-        settled(&sim)?;
-        run_safe(&mut sim, settle.add_ms(300_000), 2 * MAX_DELAY)?;
-        let changes = sim.state_changes_since(settle.add_ms(1));
-        if !changes.is_empty() {
-            return Err(format!("state changes under loss: {changes:?}"));
-        }
-        settled(&sim)
+        loss_does_not_flap(Family::V4, seed, None)
     });
+}
+
+/// `loss_20_percent_does_not_flap` on a `random_lan_in(family, seed, n)`.
+pub(super) fn loss_does_not_flap(
+    family: Family,
+    seed: u64,
+    n: Option<usize>,
+) -> Result<(), String> {
+    let mut sim = random_lan_in(family, seed, n);
+    sim.set_loss(0.2);
+    sim.set_loss_burst(Some(2));
+    sim.set_dup(0.05);
+    let settle = SETTLED.add_ms(15_000);
+    sim.run_until(settle);
+    settled(&sim)?;
+    run_safe(&mut sim, settle.add_ms(300_000), 2 * MAX_DELAY)?;
+    let changes = sim.state_changes_since(settle.add_ms(1));
+    if !changes.is_empty() {
+        return Err(format!("state changes under loss: {changes:?}"));
+    }
+    settled(&sim)
 }
 
 /// Input: one router alone.
