@@ -5,10 +5,7 @@
 //! the offending field (`groups[0].timers.hold_ms: ...`), so a bad config
 //! never half-applies.
 
-use std::{
-    collections::HashSet,
-    net::{IpAddr, Ipv4Addr},
-};
+use std::{collections::HashSet, net::Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -402,11 +399,7 @@ impl Group {
             None => {}
             Some(v) => {
                 // 0.0.0.0/8 also keys IPv6-only groups in the maps.
-                if v.octets()[0] == 0
-                    || v.is_multicast()
-                    || v.is_broadcast()
-                    || v.is_loopback()
-                {
+                if v.octets()[0] == 0 || v.is_multicast() || v.is_broadcast() || v.is_loopback() {
                     return Err(err(f("vip"), format!("{v} is not a unicast address")));
                 }
             }
@@ -575,7 +568,7 @@ impl Group {
         let w = &self.weighting;
         EngineConfig {
             group: self.group,
-            vip: IpAddr::V4(self.vip),
+            vip: self.election_vip(),
             priority: self.priority,
             preempt_delay_ms: self.preempt.enabled.then_some(self.preempt.delay_ms),
             hello_ms: self.timers.hello_ms,
@@ -611,7 +604,7 @@ impl Group {
     pub fn quick(group: u16, vip: Ipv4Addr, priority: u8) -> Group {
         Group {
             group,
-            vip,
+            vip: Some(vip),
             vlan: 0,
             priority,
             preempt: Preempt::default(),

@@ -287,8 +287,10 @@ fn weighting_and_cache_ranges_are_checked() {
 
 #[test]
 fn ipv6_only_group_runs_its_election_on_the_virtual_link_local_address() {
-    let c = Config::parse(&with_group(r#"{"group":7,"ipv6":{"global":["2001:db8:1::1"]}}"#))
-        .unwrap();
+    let c = Config::parse(&with_group(
+        r#"{"group":7,"ipv6":{"global":["2001:db8:1::1"]}}"#,
+    ))
+    .unwrap();
     let g = &c.groups[0];
     assert_eq!(g.vip, None);
     let ll: std::net::Ipv6Addr = "fe80::7:b4ff:fe00:700".parse().unwrap();

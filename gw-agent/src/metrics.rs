@@ -88,6 +88,11 @@ pub fn render(agent: &AgentStatus, dp: &InterfaceStatus, c: &AgentCounters) -> S
         "Frames received for a vMAC this router forwards for",
     );
     let clients = gauge(&mut r, "client_cache_entries", "Hosts in the client cache");
+    let addrs = gauge(
+        &mut r,
+        "group_address_info",
+        "1 per virtual address of the group (IPv4 and IPv6)",
+    );
     for g in &agent.groups {
         let gl = l(&[("interface", iface.clone()), ("group", g.group.to_string())]);
         state.get_or_create(&gl).set(state_code(&g.state));
@@ -103,6 +108,18 @@ pub fn render(agent: &AgentStatus, dp: &InterfaceStatus, c: &AgentCounters) -> S
         };
         avg.get_or_create(&gl)
             .set(i64::from(d.avg && d.lease_ms > 0));
+        let v4 = d.vip.map(std::net::IpAddr::from);
+        for a in v4.into_iter().chain(d.vip6.iter().map(|a| (*a).into())) {
+            let family = if a.is_ipv4() { "ipv4" } else { "ipv6" };
+            addrs
+                .get_or_create(&l(&[
+                    ("interface", iface.clone()),
+                    ("group", g.group.to_string()),
+                    ("address", a.to_string()),
+                    ("family", family.into()),
+                ]))
+                .set(1);
+        }
         clients.get_or_create(&gl).set(d.clients as i64);
         for s in &d.slots {
             let fl = l(&[

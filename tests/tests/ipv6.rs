@@ -3,7 +3,9 @@
 //! (fe80::7:b4ff:fe00:100). The AVG's XDP program answers their Neighbor
 //! Solicitations with different vMACs, so the hosts spread over the
 //! routers; when a forwarder dies its vMAC is taken over and its hosts
-//! keep reaching the server. One election (the IPv4 one) drives both.
+//! keep reaching the server. A dual-stack group elects over IPv4; an
+//! IPv6-only group (no `vip`) elects over IPv6 hellos to ff02::66, with
+//! the routers known by their link-local addresses.
 //!
 //! Timers: hello 200 ms, hold 800 ms (GroupConfig::fast).
 
@@ -31,12 +33,21 @@ impl Group6 {
     /// Three routers with IPv6 on (the derived link-local address plus a
     /// global one), `hosts` hosts routing via `gateway`.
     fn start(hosts: usize, gateway: Ipv6Addr) -> Group6 {
+        Self::start_with(hosts, gateway, false)
+    }
+
+    /// As `start`; `v6_only`: the group has no IPv4 VIP.
+    fn start_with(hosts: usize, gateway: Ipv6Addr, v6_only: bool) -> Group6 {
         let t = Topology::new(TopologySpec { gateways: 3, hosts });
         add_ipv6(&t, gateway);
+        let mut extra = serde_json::json!({ "ipv6": { "global": [VIP6_GLOBAL.to_string()] } });
+        if v6_only {
+            extra["vip"] = serde_json::Value::Null;
+        }
         let cfgs: Vec<GroupConfig> = PRIOS
             .iter()
             .map(|p| GroupConfig {
-                extra_group: serde_json::json!({ "ipv6": { "global": [VIP6_GLOBAL.to_string()] } }),
+                extra_group: extra.clone(),
                 ..GroupConfig::fast(*p)
             })
             .collect();
@@ -137,22 +148,70 @@ fn now_s() -> f64 {
 
 #[test]
 fn hosts_survive_a_forwarder_failure() {
-    forwarder_fails(false);
+    forwarder_fails(false, false);
 }
 
 #[test]
 fn hosts_survive_a_forwarder_power_off() {
-    forwarder_fails(true);
+    forwarder_fails(true, false);
+}
+
+#[test]
+fn ipv6_only_group_hosts_survive_a_forwarder_power_off() {
+    forwarder_fails(true, true);
+}
+
+#[test]
+fn ipv6_only_group_elects_over_ipv6_and_survives_the_avg() {
+    // No IPv4 VIP: the agents elect over IPv6 hellos (ff02::66), name
+    // each other by link-local address, answer Neighbor Discovery for
+    // the virtual addresses (ARP for the group's internal key is covered
+    // by the XDP tests), and the standby takes over when the AVG dies.
+    if !require_tools(&["ping", "nsenter"]) {
+        return;
+    }
+    let mut g = Group6::start_with(6, VIP6, true);
+    let got = g.resolve_all(VIP6);
+    assert_eq!(distinct(&got).len(), 3, "{got:?}\n{}", g.logs());
+    let st = gw_tests::agent::status(&g.t.gateways[1]);
+    let grp = &st[0]["agent"]["groups"][0];
+    let active = grp["active_router"].as_str().unwrap_or_default();
+    assert!(
+        active.starts_with("fe80::"),
+        "AVG named by link-local: {grp}"
+    );
+    assert_eq!(grp["vip"], VIP6.to_string(), "{grp}");
+    let rx = &st[0]["agent"]["rx"];
+    assert!(
+        rx["accepted"].as_u64() > Some(0),
+        "IPv6 hellos accepted: {rx}"
+    );
+    assert_eq!(rx["other_family"], 0, "{rx}");
+    assert_eq!(st[0]["groups"][0]["vip"], serde_json::Value::Null);
+    assert_eq!(st[0]["groups"][0]["vip6"][0], VIP6.to_string());
+    let brief = gw_tests::agent::status_text(&g.t.gateways[0], &[]);
+    assert!(brief.contains(&VIP6.to_string()), "{brief}");
+
+    g.agents[0].stop(libc::SIGKILL);
+    let hold = g.cfgs[0].hold();
+    wait_for(&g.t, hold * 4, "g2 AVG after g1 died", |s| match s.avg() {
+        Some(2) => Ok(()),
+        other => Err(format!("AVG {other:?}")),
+    });
+    for j in 1..=6 {
+        assert!(ping6(&g.t, j), "host {j} after the AVG died\n{}", g.logs());
+    }
 }
 
 /// g3's agent is killed (SIGKILL); with `power_off` its links go down too,
 /// so nothing of it forwards any more (a killed agent alone leaves the
-/// kernel routing what reaches it until the vMAC moves).
-fn forwarder_fails(power_off: bool) {
+/// kernel routing what reaches it until the vMAC moves). `v6_only`: the
+/// group has no IPv4 VIP.
+fn forwarder_fails(power_off: bool, v6_only: bool) {
     if !require_tools(&["ping", "nsenter"]) {
         return;
     }
-    let mut g = Group6::start(6, VIP6);
+    let mut g = Group6::start_with(6, VIP6, v6_only);
     let got = g.resolve_all(VIP6);
     let s = Sample::take(&g.t);
     let v3 = s

@@ -27,7 +27,11 @@ pub struct AgentStatus {
     pub schema_version: u32,
     pub pid: u32,
     pub interface: String,
-    pub ip: Ipv4Addr,
+    /// The interface's IPv4 address; `null` on an IPv6-only interface.
+    pub ip: Option<Ipv4Addr>,
+    /// Its IPv6 link-local address, when an IPv6 group uses it.
+    #[serde(default)]
+    pub ip6: Option<std::net::Ipv6Addr>,
     pub mac: String,
     pub uptime_s: u64,
     pub xdp_mode: String,

@@ -52,15 +52,41 @@ fn bpf(cmd: libc::c_long, attr: &mut BatchAttr) -> std::io::Result<()> {
 
 /// Every entry, in batches where the kernel supports it.
 pub fn dump(map: &ClientMap) -> Vec<(ClientKey, ClientValue)> {
-    match dump_batched(map) {
-        Some(v) => v,
-        None => map.iter().filter_map(Result::ok).collect(),
+    let mut out = Vec::new();
+    visit(map, &mut |e| match e {
+        Some((k, v)) => out.push((*k, *v)),
+        None => out.clear(),
+    });
+    out
+}
+
+/// Hosts per (group index, forwarder), read in batches without holding
+/// the whole cache (100k hosts) in memory.
+pub fn count_by_forwarder(map: &ClientMap) -> std::collections::BTreeMap<(u16, u8), u64> {
+    let mut n = std::collections::BTreeMap::new();
+    visit(map, &mut |e| match e {
+        Some((k, v)) => *n.entry((k.idx, v.fwd)).or_default() += 1,
+        None => n.clear(),
+    });
+    n
+}
+
+/// An entry, or `None`: forget what came so far, the walk starts over.
+type Visitor<'a> = dyn FnMut(Option<(&ClientKey, &ClientValue)>) + 'a;
+
+/// Calls `each` for every entry. If a batched walk breaks off midway, it
+/// calls `each(None)` and walks again entry by entry.
+fn visit(map: &ClientMap, each: &mut Visitor) {
+    if visit_batched(map, each).is_none() {
+        each(None);
+        for (k, v) in map.iter().filter_map(Result::ok) {
+            each(Some((&k, &v)));
+        }
     }
 }
 
-fn dump_batched(map: &ClientMap) -> Option<Vec<(ClientKey, ClientValue)>> {
+fn visit_batched(map: &ClientMap, each: &mut Visitor) -> Option<()> {
     let fd = map.map().fd().as_fd().as_raw_fd() as u32;
-    let mut out = Vec::new();
     let mut keys = vec![ClientKey::default(); BATCH];
     let mut values = vec![ClientValue::default(); BATCH];
     // The hash map's batch token is a bucket index (u32).
@@ -86,14 +112,20 @@ fn dump_batched(map: &ClientMap) -> Option<Vec<(ClientKey, ClientValue)>> {
             Ok(()) => {}
             // The end: the last entries came with it.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                out.extend(keys[..n].iter().copied().zip(values[..n].iter().copied()));
-                return Some(out);
+                keys[..n]
+                    .iter()
+                    .zip(&values[..n])
+                    .for_each(|e| each(Some(e)));
+                return Some(());
             }
-            Err(_) if first => return None,
-            // Mid-walk trouble (a bucket too big for BATCH): walk instead.
+            // Unsupported, or mid-walk trouble (a bucket too big for
+            // BATCH): the caller walks entry by entry instead.
             Err(_) => return None,
         }
-        out.extend(keys[..n].iter().copied().zip(values[..n].iter().copied()));
+        keys[..n]
+            .iter()
+            .zip(&values[..n])
+            .for_each(|e| each(Some(e)));
         token_in = token_out;
         first = false;
     }

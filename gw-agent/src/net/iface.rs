@@ -7,8 +7,9 @@ pub struct Interface {
     pub name: String,
     pub index: u32,
     pub mac: [u8; 6],
-    /// The primary IPv4 address: GLBP hellos come from it, ties compare it.
-    pub ip: Ipv4Addr,
+    /// The primary IPv4 address: IPv4 hellos come from it, ties compare
+    /// it. None: an IPv6-only interface (only IPv6-only groups can run).
+    pub ip: Option<Ipv4Addr>,
     /// Driver name as ethtool reports it ("veth", "ixgbe", ...).
     pub driver: Option<String>,
 }
@@ -17,8 +18,6 @@ pub struct Interface {
 pub enum IfaceError {
     #[error("interface {0} does not exist")]
     Missing(String),
-    #[error("interface {0} has no IPv4 address (GLBP needs one to send hellos from)")]
-    NoAddress(String),
     #[error("interface {0} has no Ethernet address")]
     NoMac(String),
     #[error("reading interface addresses: {0}")]
@@ -35,7 +34,6 @@ impl Interface {
         }
         let (mac, ip) = addresses(name)?;
         let mac = mac.ok_or_else(|| IfaceError::NoMac(name.into()))?;
-        let ip = ip.ok_or_else(|| IfaceError::NoAddress(name.into()))?;
         Ok(Interface {
             name: name.into(),
             index,

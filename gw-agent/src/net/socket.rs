@@ -199,12 +199,14 @@ fn recv_with_ttl(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
     let src = match i32::from(src.ss_family) {
         libc::AF_INET6 => {
             // SAFETY: the kernel wrote a sockaddr_in6 (family checked).
-            let s6 = unsafe { &*(&src as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let s6 =
+                unsafe { &*(&src as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
             IpAddr::V6(Ipv6Addr::from(s6.sin6_addr.s6_addr))
         }
         _ => {
             // SAFETY: an AF_INET socket's source is a sockaddr_in.
-            let s4 = unsafe { &*(&src as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let s4 =
+                unsafe { &*(&src as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             IpAddr::V4(Ipv4Addr::from(u32::from_be(s4.sin_addr.s_addr)))
         }
     };

@@ -85,9 +85,16 @@ impl Agent {
 
     /// One packet, sealed by the group's authenticator, from each source MAC.
     pub(super) fn send_one(&mut self, auth: &mut Authenticator, o: &Outgoing) {
-        let payload = auth.seal(&o.packet, super::unix_us());
-        for mac in &o.from {
-            self.txq.push(glbp_frame(*mac, self.iface.ip, &payload));
+        // An IPv6-only group (no IPv4 VIP) speaks IPv6 only.
+        let v4 = self
+            .groups
+            .get(&o.packet.group)
+            .is_none_or(|g| g.cfg.vip.is_some());
+        if let (true, Some(ip)) = (v4, self.iface.ip) {
+            let payload = auth.seal(&o.packet, super::unix_us());
+            for mac in &o.from {
+                self.txq.push(glbp_frame(*mac, ip, &payload));
+            }
         }
         self.send_hello6(auth, o);
     }
@@ -102,7 +109,9 @@ impl Agent {
         self.counters.hello_tx += (self.txq.len() - failed) as u64;
         self.txq.clear();
         if let Some(e) = err {
-            self.limited_warn("glbp_tx", || format!("sending GLBP: {failed} frame(s) not sent: {e}"));
+            self.limited_warn("glbp_tx", || {
+                format!("sending GLBP: {failed} frame(s) not sent: {e}")
+            });
         }
     }
 
@@ -185,10 +194,13 @@ impl Agent {
             .collect();
         for (i, (k, v)) in clients.iter().enumerate() {
             let (fwd, vmac) = r.to[i % r.to.len()];
-            let frame = arp_reply(self.iface.mac, vmac, vip, k.mac, v.ip.into());
-            if let Err(e) = self.tx.send(&frame) {
-                warn!(group, "redirect ARP to {}: {e}", crate::fmt_mac(&k.mac));
-                continue;
+            // An IPv6-only group's hosts hear only the advertisement.
+            if let Some(vip) = vip {
+                let frame = arp_reply(self.iface.mac, vmac, vip, k.mac, v.ip.into());
+                if let Err(e) = self.tx.send(&frame) {
+                    warn!(group, "redirect ARP to {}: {e}", crate::fmt_mac(&k.mac));
+                    continue;
+                }
             }
             self.redirect6(group, k.mac, vmac);
             let moved = ClientValue {

@@ -1,9 +1,11 @@
-//! The IPv6 side of the groups: one election drives both families. The
-//! group's virtual IPv6 addresses go into GW_GROUPS6 with its IPv4 value
-//! (apply.rs, `GroupSpec::vip6`), so whoever is AVG for IPv4 answers
-//! Neighbor Discovery too and the vMACs are shared. Here: the multicast
-//! memberships that let the solicitations in, the advertisements that
-//! move IPv6 hosts off a failed forwarder, and the IPv6 copies of hellos.
+//! The IPv6 side of the groups. A group has one election: over IPv4 when
+//! it has an IPv4 VIP (dual-stack), else over IPv6 (IPv6-only: hellos to
+//! ff02::66, routers known by their link-local addresses). Its virtual
+//! IPv6 addresses go into GW_GROUPS6 with its GW_GROUPS value (apply.rs,
+//! `GroupSpec::vip6`), so the AVG answers Neighbor Discovery and both
+//! families share the vMACs. Here: the multicast memberships that let the
+//! solicitations in, the advertisements that move IPv6 hosts off a failed
+//! forwarder, and the IPv6 hellos.
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -49,12 +51,12 @@ impl Agent {
         }
     }
 
-    /// The IPv6 copy of hello `o` for a group with IPv6: the same TLVs, the
-    /// Hello TLV carrying the virtual link-local address (40 bytes, address
-    /// type 2), to ff02::66 with hop limit 255 from the interface's own
-    /// link-local address, from each of `o.from`. The election runs on the
-    /// IPv4 hellos; these show the group to IPv6 observers (tshark, Cisco
-    /// IPv6 GLBP). Not received: see README "IPv6".
+    /// The IPv6 hello for `o`, to ff02::66 with hop limit 255 from the
+    /// interface's link-local address, from each of `o.from`; the Hello
+    /// TLV carries the virtual link-local address (40 bytes, address type
+    /// 2). For an IPv6-only group this is the hello its election runs on;
+    /// for a dual-stack group a copy that shows the group to IPv6 observers
+    /// (tshark, Cisco IPv6 GLBP), while its election runs on IPv4.
     pub(super) fn send_hello6(&mut self, auth: &mut Authenticator, o: &Outgoing) {
         let Some(g) = self.groups.get(&o.packet.group) else {
             return;
@@ -63,7 +65,7 @@ impl Agent {
             return;
         };
         let vip = v6.link_local(g.cfg.group);
-        let Some(src) = link_local(&self.iface.name, &self.all_vip6()) else {
+        let Some(src) = self.own_link_local() else {
             let name = self.iface.name.clone();
             self.limited_warn("hello6_no_link_local", || {
                 format!("no usable IPv6 link-local address on {name}: IPv6 hellos not sent")
@@ -80,5 +82,35 @@ impl Agent {
         for mac in &o.from {
             self.txq.push(glbp_frame6(*mac, src, &payload));
         }
+    }
+
+    /// The interface's IPv6 link-local address: the identity of this
+    /// router in IPv6-only groups and the source of IPv6 hellos. Read once
+    /// (not per hello: /proc/net/if_inet6 lists every address).
+    pub(super) fn own_link_local(&mut self) -> Option<Ipv6Addr> {
+        if self.ll6.is_none() {
+            self.ll6 = link_local(&self.iface.name, &self.all_vip6());
+        }
+        self.ll6
+    }
+}
+
+/// Waits up to `limit` for a link-local address of `ifname` (not one of
+/// `vips`) to leave duplicate address detection: an interface just
+/// brought up has none usable for a second or two.
+pub(super) async fn wait_link_local(
+    ifname: &str,
+    vips: &[Ipv6Addr],
+    limit: std::time::Duration,
+) -> Option<Ipv6Addr> {
+    let until = std::time::Instant::now() + limit;
+    loop {
+        if let Some(a) = link_local(ifname, vips) {
+            return Some(a);
+        }
+        if std::time::Instant::now() >= until {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

@@ -52,6 +52,16 @@ pub fn now() -> Instant {
     Instant(monotonic_ns() / 1_000_000)
 }
 
+/// How long the agent waits at start for the interface's link-local
+/// address to pass duplicate address detection.
+const LINK_LOCAL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The GLBP receive sockets: IPv4 always, IPv6 when a group elects over it.
+pub struct Receivers {
+    pub v4: GlbpRx,
+    pub v6: Option<GlbpRx>,
+}
+
 pub(crate) struct GroupRt {
     pub cfg: Group,
     pub engine: Engine,
@@ -85,15 +95,18 @@ pub struct Agent {
     pub(crate) counters: crate::metrics::AgentCounters,
     pub(crate) started: std::time::Instant,
     /// (group, peer) pairs seen with priority 255, warned about once.
-    pub(crate) peers_seen: std::collections::BTreeSet<(u16, std::net::Ipv4Addr)>,
+    pub(crate) peers_seen: std::collections::BTreeSet<(u16, std::net::IpAddr)>,
     /// Solicited-node groups of the virtual IPv6 addresses (ipv6.rs).
     pub(crate) mcast6: crate::net::mcast6::Memberships,
     /// GLBP frames waiting for `flush_tx` (apply.rs).
     pub(crate) txq: Vec<Vec<u8>>,
+    /// The interface's IPv6 link-local address, once known (ipv6.rs).
+    pub(crate) ll6: Option<std::net::Ipv6Addr>,
 }
 
 fn seed(iface: &Interface, group: u16) -> u64 {
-    let mut s = u64::from(u32::from(iface.ip)) << 16 | u64::from(group);
+    let ip = iface.ip.map_or(0, u32::from);
+    let mut s = u64::from(ip) << 16 | u64::from(group);
     for b in iface.mac {
         s = s.rotate_left(8) ^ u64::from(b);
     }
@@ -107,11 +120,40 @@ fn group_key(g: &Group) -> gw_common::GroupKey {
 impl Agent {
     /// Everything that can fail on bad input fails here, before the data
     /// plane is touched.
-    pub async fn start(cfg: Config) -> Result<(Agent, GlbpRx)> {
+    pub async fn start(cfg: Config) -> Result<(Agent, Receivers)> {
         let iface = Interface::lookup(&cfg.interface).context("interface")?;
         track::check(&cfg)?;
-        let rx = GlbpRx::open(&iface.name, iface.index)
+        let v4_groups = cfg.groups.iter().any(|g| g.vip.is_some());
+        if v4_groups && iface.ip.is_none() {
+            anyhow::bail!(
+                "interface {} has no IPv4 address: groups with a vip send their hellos from it \
+                 (IPv6-only groups, without vip, need none)",
+                iface.name
+            );
+        }
+        let v4 = GlbpRx::open(&iface.name, iface.index)
             .with_context(|| format!("GLBP socket on {}", iface.name))?;
+        // IPv6-only groups elect over IPv6: they need its socket and this
+        // router's link-local address (its name among the peers).
+        let (v6, ll6) = if cfg.groups.iter().any(|g| g.vip.is_none()) {
+            let v6 = GlbpRx::open6(&iface.name, iface.index)
+                .with_context(|| format!("GLBP IPv6 socket on {}", iface.name))?;
+            let vips: Vec<_> = cfg.groups.iter().flat_map(|g| g.vip6()).collect();
+            let ll6 = ipv6::wait_link_local(&iface.name, &vips, LINK_LOCAL_WAIT)
+                .await
+                .with_context(|| {
+                    format!(
+                        "interface {} has no usable IPv6 link-local address after {} s \
+                         (IPv6-only groups are known to their peers by it)",
+                        iface.name,
+                        LINK_LOCAL_WAIT.as_secs()
+                    )
+                })?;
+            (Some(v6), Some(ll6))
+        } else {
+            (None, None)
+        };
+        let rx = Receivers { v4, v6 };
         let tx = FrameTx::open(iface.index).context("packet socket")?;
         let addrs = AddrList::new(iface.index).context("netlink")?;
         let dp = Dataplane::open(&AttachSpec {
@@ -126,7 +168,7 @@ impl Agent {
         .context("XDP data plane")?;
         info!(
             interface = %iface.name,
-            ip = %iface.ip,
+            ip = ?iface.ip,
             mode = dp.mode(),
             adopted = dp.adopted(),
             pins = %dp.pin_dir().display(),
@@ -155,6 +197,7 @@ impl Agent {
             peers_seen: Default::default(),
             mcast6,
             txq: Vec::new(),
+            ll6,
         };
         agent.drop_unconfigured();
         let t = now();
@@ -179,8 +222,24 @@ impl Agent {
     }
 
     async fn add_group(&mut self, g: Group, t: Instant) -> Result<()> {
+        let ip = match g.vip {
+            Some(_) => self.iface.ip.map(std::net::IpAddr::from),
+            None => self.own_link_local().map(std::net::IpAddr::from),
+        };
+        let Some(ip) = ip else {
+            anyhow::bail!(
+                "group {}: {} has no {} address to run the election from",
+                g.group,
+                self.iface.name,
+                if g.vip.is_some() {
+                    "IPv4"
+                } else {
+                    "IPv6 link-local"
+                }
+            );
+        };
         let me = Identity {
-            ip: self.iface.ip.into(),
+            ip,
             mac: self.iface.mac,
         };
         let mut engine = Engine::new(g.engine_config(), me, seed(&self.iface, g.group));
@@ -214,7 +273,7 @@ impl Agent {
     }
 
     /// Runs until SIGTERM or SIGINT, then resigns and detaches.
-    pub async fn run(mut self, rx: GlbpRx, opts: RunOptions) -> Result<()> {
+    pub async fn run(mut self, mut rx: Receivers, opts: RunOptions) -> Result<()> {
         let control = crate::control::socket::bind(&self.iface.name)
             .inspect_err(|e| warn!("control socket unavailable (status shows maps only): {e}"))
             .ok();
@@ -229,27 +288,22 @@ impl Agent {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
         let mut hup = signal(SignalKind::hangup())?;
-        // Up to 64 datagrams per wake-up (socket::recv_batch).
-        let mut buf = vec![0u8; 64 * crate::net::socket::SLOT];
-        let mut got = Vec::with_capacity(64);
+        let (mut b4, mut b6) = (rx::Batch::new(), rx::Batch::new());
         let mut tracker = self.start_tracking();
         loop {
             self.flush_tx();
             let deadline = self.next_deadline();
             tokio::select! {
-                r = rx.recv_batch(&mut buf, &mut got) => match r {
-                    Ok(()) => {
-                        let slots = buf.chunks_exact(crate::net::socket::SLOT);
-                        for (m, b) in got.drain(..).zip(slots) {
-                            self.on_packet(m, b).await;
-                        }
-                    }
-                    Err(e) => warn!("GLBP receive: {e}"),
-                },
+                r = b4.recv(Some(&rx.v4)) => self.on_batch(r, &mut b4).await,
+                r = b6.recv(rx.v6.as_ref()) => self.on_batch(r, &mut b6).await,
                 _ = sleep_until(deadline) => self.on_timers().await,
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = hup.recv() => { self.reload().await; self.retrack(&mut tracker).await }
+                _ = hup.recv() => {
+                    self.reload().await;
+                    self.retrack(&mut tracker).await;
+                    self.ensure_rx6(&mut rx);
+                }
                 w = tracker.next() => self.on_wake(&mut tracker, w).await,
                 c = serve::accept_unix(control.as_ref()) => self.on_control(c),
                 c = serve::accept_tcp(metrics.as_ref()) => self.on_metrics(c),

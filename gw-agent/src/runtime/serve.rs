@@ -35,6 +35,7 @@ impl Agent {
             pid: std::process::id(),
             interface: self.iface.name.clone(),
             ip: self.iface.ip,
+            ip6: self.ll6,
             mac: crate::fmt_mac(&self.iface.mac),
             uptime_s: self.started.elapsed().as_secs(),
             xdp_mode: self.dp.mode().into(),

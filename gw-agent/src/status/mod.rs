@@ -11,7 +11,10 @@ mod render;
 
 pub use render::{brief, detail};
 
-use std::{net::Ipv4Addr, path::Path};
+use std::{
+    net::{Ipv4Addr, Ipv6Addr},
+    path::Path,
+};
 
 use anyhow::{Context, Result};
 use gw_common::{Counter, GROUP_FLAG_AVG, MODE_HOST_HASH};
@@ -40,7 +43,11 @@ pub struct InterfaceStatus {
 #[derive(Debug, Serialize)]
 pub struct GroupStatus {
     pub group: u16,
-    pub vip: Ipv4Addr,
+    /// The virtual IPv4 address; `null` for an IPv6-only group.
+    pub vip: Option<Ipv4Addr>,
+    /// The virtual IPv6 addresses answered by Neighbor Discovery (the
+    /// link-local one first); empty for an IPv4-only group.
+    pub vip6: Vec<Ipv6Addr>,
     pub vlan: u16,
     pub index: u16,
     /// The data plane answers broadcast ARP for the VIP.
@@ -105,17 +112,35 @@ pub fn collect(only: Option<&str>) -> Result<Vec<InterfaceStatus>> {
     Ok(out)
 }
 
+impl GroupStatus {
+    /// The address to show for the group: its IPv4 VIP, else its first
+    /// IPv6 one.
+    pub fn address(&self) -> String {
+        match (self.vip, self.vip6.first()) {
+            (Some(v), _) => v.to_string(),
+            (None, Some(a)) => a.to_string(),
+            (None, None) => "-".into(),
+        }
+    }
+}
+
 pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
     let cfg = maps.config.get(&0, 0).unwrap_or_default();
     let now = monotonic_ns();
     let vmacs: Vec<_> = maps.vmacs.iter().filter_map(Result::ok).collect();
     // (group index, forwarder) -> hosts holding that vMAC.
-    let mut per_fwd: std::collections::BTreeMap<(u16, u8), u64> = Default::default();
-    // Batched: a big cache (100k hosts) reads in tens of ms, not seconds.
-    for (k, v) in crate::dataplane::clients::dump(&maps.clients) {
-        *per_fwd.entry((k.idx, v.fwd)).or_default() += 1;
-    }
+    // Batched: a big cache (100k hosts) reads in tens of ms, not seconds,
+    // and is counted as it is read (the agent runs this per scrape).
+    let per_fwd = crate::dataplane::clients::count_by_forwarder(&maps.clients);
     let clients_of = |idx: u16, fwd: u8| per_fwd.get(&(idx, fwd)).copied().unwrap_or(0);
+    let mut vip6: Vec<(u16, Ipv6Addr)> = maps
+        .groups6
+        .iter()
+        .filter_map(Result::ok)
+        .map(|(k, v)| (v.idx, Ipv6Addr::from(k.vip)))
+        .collect();
+    // Link-local first, as configured.
+    vip6.sort_by_key(|(i, a)| (*i, !a.is_unicast_link_local(), *a));
     let mut groups: Vec<GroupStatus> = maps
         .groups
         .iter()
@@ -151,7 +176,12 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
             let st = maps.group_stats(v.idx);
             GroupStatus {
                 group: v.group,
-                vip: Ipv4Addr::from(k.vip),
+                vip: (!k.is_v6_only()).then(|| Ipv4Addr::from(k.vip)),
+                vip6: vip6
+                    .iter()
+                    .filter(|(i, _)| *i == v.idx)
+                    .map(|(_, a)| *a)
+                    .collect(),
                 vlan: k.vlan,
                 index: v.idx,
                 avg: v.flags & GROUP_FLAG_AVG != 0,

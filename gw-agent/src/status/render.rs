@@ -2,7 +2,7 @@
 //! and `show glbp`.
 
 use std::fmt::Write;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{GroupStatus, InterfaceStatus};
 use crate::control::{AgentStatus, GroupControl};
@@ -54,11 +54,7 @@ pub fn brief(all: &[InterfaceStatus]) -> String {
         );
         for g in &i.groups {
             let c = control(&i.agent, g.group);
-            let me: IpAddr = i
-                .agent
-                .as_ref()
-                .map_or(Ipv4Addr::UNSPECIFIED, |a| a.ip)
-                .into();
+            let me = own_address(i, g);
             let (pri, state, active, standby) = match c {
                 Some(c) => (
                     c.priority.to_string(),
@@ -71,7 +67,14 @@ pub fn brief(all: &[InterfaceStatus]) -> String {
             let _ = writeln!(
                 s,
                 "{:<10} {:>4} {:>3} {:>3} {:<8} {:<17} {:<15} {:<15}",
-                i.interface, g.group, "-", pri, state, g.vip, active, standby
+                i.interface,
+                g.group,
+                "-",
+                pri,
+                state,
+                g.address(),
+                active,
+                standby
             );
             for f in forwarder_rows(g, c, me) {
                 let _ = writeln!(
@@ -137,15 +140,13 @@ pub fn detail(all: &[InterfaceStatus]) -> String {
     }
     for i in all {
         header(&mut s, i);
-        let me: IpAddr = i
-            .agent
-            .as_ref()
-            .map_or(Ipv4Addr::UNSPECIFIED, |a| a.ip)
-            .into();
         for g in &i.groups {
             let _ = writeln!(s, "{} - Group {}", i.interface, g.group);
+            for a in &g.vip6 {
+                let _ = writeln!(s, "  Virtual IPv6 address is {a}");
+            }
             if let Some(c) = control(&i.agent, g.group) {
-                group_detail(&mut s, c, me);
+                group_detail(&mut s, c, own_address(i, g));
             } else {
                 let _ = writeln!(s, "  Agent not running: control plane unknown");
             }
@@ -228,6 +229,16 @@ pub fn detail(all: &[InterfaceStatus]) -> String {
         }
     }
     s
+}
+
+/// This router's address in the family group `g` elects on (shown as
+/// "local" among the routers).
+fn own_address(i: &InterfaceStatus, g: &GroupStatus) -> IpAddr {
+    let a = i.agent.as_ref();
+    match g.vip {
+        Some(_) => IpAddr::from(a.and_then(|a| a.ip).unwrap_or(Ipv4Addr::UNSPECIFIED)),
+        None => IpAddr::from(a.and_then(|a| a.ip6).unwrap_or(Ipv6Addr::UNSPECIFIED)),
+    }
 }
 
 fn group_detail(s: &mut String, c: &GroupControl, me: IpAddr) {

@@ -56,7 +56,11 @@ fn arp_for_the_key_of_an_ipv6_only_group_passes_untouched() {
         assert_untouched(&mut x, &f.bytes(), Counter::Pass);
     }
     for idx in [1, 2] {
-        assert_eq!(x.maps().group_stats(idx).arp_requests, 0, "group {idx} looked up");
+        assert_eq!(
+            x.maps().group_stats(idx).arp_requests,
+            0,
+            "group {idx} looked up"
+        );
     }
 }
 
