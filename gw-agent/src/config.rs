@@ -396,13 +396,16 @@ impl Group {
                     "missing: give the group an IPv4 virtual address (vip), IPv6 (ipv6), or both",
                 ));
             }
-            None => {}
-            Some(v) => {
-                // 0.0.0.0/8 also keys IPv6-only groups in the maps.
-                if v.octets()[0] == 0 || v.is_multicast() || v.is_broadcast() || v.is_loopback() {
-                    return Err(err(f("vip"), format!("{v} is not a unicast address")));
-                }
+            // 0.0.0.0/8 also keys IPv6-only groups in the maps.
+            Some(v)
+                if v.octets()[0] == 0
+                    || v.is_multicast()
+                    || v.is_broadcast()
+                    || v.is_loopback() =>
+            {
+                return Err(err(f("vip"), format!("{v} is not a unicast address")));
             }
+            _ => {}
         }
         if self.vlan > 4094 {
             return Err(err(
