@@ -118,6 +118,19 @@ fn interface_down_moves_the_vmac_and_link_up_takes_it_back() {
     let down = Instant::now();
     lab.gw().ok("ip link set up0 down");
     lab.wait_weight((70, false), Duration::from_secs(2));
+    // status shows the object and its state, in JSON and in --detail.
+    let st = gw_tests::agent::status(lab.gw());
+    let tr = &st[0]["agent"]["groups"][0]["tracking"][0];
+    assert_eq!(tr["object"], "interface up0", "{tr}");
+    assert_eq!(
+        (tr["decrement"].as_u64(), tr["up"].as_bool()),
+        (Some(30), Some(false))
+    );
+    let detail = gw_tests::agent::status_text(lab.gw(), &["--detail"]);
+    assert!(
+        detail.contains("Tracking interface up0 (decrement 30): DOWN"),
+        "{detail}"
+    );
     let taken = wait_for(&lab.t, hold * 3, "g3's vMAC taken over", |s| {
         match s.owners(&v3)[..] {
             [o] if o != 3 => Ok(Instant::now()),
@@ -144,6 +157,11 @@ fn interface_down_moves_the_vmac_and_link_up_takes_it_back() {
     let up = Instant::now();
     lab.gw().ok("ip link set up0 up");
     lab.wait_weight((100, true), Duration::from_secs(2));
+    let detail = gw_tests::agent::status_text(lab.gw(), &["--detail"]);
+    assert!(
+        detail.contains("Tracking interface up0 (decrement 30): up"),
+        "{detail}"
+    );
     let back = lab.wait_owner(&v3, 3, Duration::from_secs(10));
     let delay = Duration::from_millis(lab.cfgs[2].fwd_preempt_ms.into());
     eprintln!("up0 up: g3 forwards {v3} again after {:?}", back - up);

@@ -67,6 +67,18 @@ pub struct GroupControl {
     pub max_forwarders: u8,
     pub forwarders: Vec<ForwarderControl>,
     pub peers: Vec<PeerControl>,
+    /// Tracked objects of the group and their state (config "track").
+    #[serde(default)]
+    pub tracking: Vec<TrackControl>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrackControl {
+    /// As in the log: "interface up0", "route 203.0.113.0/24", "script ...".
+    pub object: String,
+    /// Weight taken off while the object is down.
+    pub decrement: u32,
+    pub up: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -192,6 +204,7 @@ impl From<&engine::Status> for GroupControl {
                     expires_in_ms: p.expires_in_ms,
                 })
                 .collect(),
+            tracking: Vec::new(),
         }
     }
 }

@@ -100,6 +100,8 @@ pub struct Agent {
     pub(crate) mcast6: crate::net::mcast6::Memberships,
     /// GLBP frames waiting for `flush_tx` (apply.rs).
     pub(crate) txq: Vec<Vec<u8>>,
+    /// Tracked objects that are down, by name (status; track.rs).
+    pub(crate) tracked_down: std::collections::BTreeSet<String>,
     /// The interface's IPv6 link-local address, once known (ipv6.rs).
     pub(crate) ll6: Option<std::net::Ipv6Addr>,
 }
@@ -197,6 +199,7 @@ impl Agent {
             peers_seen: Default::default(),
             mcast6,
             txq: Vec::new(),
+            tracked_down: Default::default(),
             ll6,
         };
         agent.drop_unconfigured();

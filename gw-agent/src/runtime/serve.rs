@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use tracing::debug;
 
 use super::Agent;
-use crate::control::{AgentStatus, GroupControl, SCHEMA_VERSION};
+use crate::control::{AgentStatus, GroupControl, SCHEMA_VERSION, TrackControl};
 
 /// Accepts on `l`, or never completes when there is no listener.
 pub async fn accept_unix(
@@ -42,7 +42,23 @@ impl Agent {
             groups: self
                 .groups
                 .values()
-                .map(|g| GroupControl::from(&g.engine.status()))
+                .map(|g| {
+                    let mut c = GroupControl::from(&g.engine.status());
+                    c.tracking = g
+                        .cfg
+                        .track
+                        .iter()
+                        .map(|t| {
+                            let object = t.object().to_string();
+                            TrackControl {
+                                up: !self.tracked_down.contains(&object),
+                                object,
+                                decrement: t.decrement,
+                            }
+                        })
+                        .collect();
+                    c
+                })
                 .collect(),
             rx: self.rx_stats.clone(),
         }

@@ -185,6 +185,13 @@ impl Agent {
     }
 
     async fn apply_weights(&mut self, t: &Tracker) {
+        self.tracked_down = t
+            .objects
+            .iter()
+            .zip(&t.up)
+            .filter(|(_, up)| !**up)
+            .map(|(o, _)| o.to_string())
+            .collect();
         let at = now();
         let numbers: Vec<u16> = self.groups.keys().copied().collect();
         for n in numbers {

@@ -289,6 +289,15 @@ fn group_detail(s: &mut String, c: &GroupControl, me: IpAddr) {
             " - below lower: not forwarding"
         }
     );
+    for t in &c.tracking {
+        let _ = writeln!(
+            s,
+            "    Tracking {} (decrement {}): {}",
+            t.object,
+            t.decrement,
+            if t.up { "up" } else { "DOWN" }
+        );
+    }
     let _ = writeln!(s, "  Load balancing: {}", c.load_balancing);
     let _ = writeln!(s, "  Group members:");
     let _ = writeln!(s, "    {} (local)", me);
