@@ -56,7 +56,14 @@ impl Topology {
         assert!(spec.gateways <= 60 && spec.hosts <= 100);
         let prefix = prefix.to_string();
         let switch = Netns::new(&format!("{prefix}-sw"));
-        switch.ok("ip link add br0 type bridge && ip link set br0 up");
+        // A switch, not a firewall: bridged frames skip iptables (the fault
+        // tests filter with nftables' bridge family, which needs no
+        // br_netfilter), as on the LAN switch of real routers.
+        switch.ok(
+            "ip link add br0 type bridge && ip link set br0 up && \
+             (sysctl -qw net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0 \
+              net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true)",
+        );
         let server = Netns::new(&format!("{prefix}-srv"));
         server.ok(&format!("ip addr add {SERVER}/32 dev lo && sysctl -qw net.ipv4.conf.all.ignore_routes_with_linkdown=1"));
         let mut gateways = Vec::new();
