@@ -9,7 +9,7 @@
 //! agent about 33 times a second instead of 340; a timer fires at most
 //! 30 ms late, well inside a hold time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{cmp::Reverse, collections::BinaryHeap};
 
 use super::Agent;
 use crate::engine::Instant;
@@ -23,36 +23,85 @@ pub fn coalesce(at: Instant, hello_ms: u32) -> Instant {
     Instant(at.0.div_ceil(grid) * grid)
 }
 
+/// A min-heap of (deadline, group) with lazy deletion: moving a group's
+/// deadline pushes a new entry and leaves the old one to be skipped when
+/// it surfaces (`current` says which entry is live). With a thousand
+/// groups each moving its deadline at every hello this is several times
+/// cheaper than keeping an ordered set exact.
 #[derive(Default)]
 pub struct Deadlines {
-    by_group: BTreeMap<u16, Instant>,
-    queue: BTreeSet<(Instant, u16)>,
+    /// The live deadline of each group, by group number.
+    current: Vec<Option<Instant>>,
+    heap: BinaryHeap<Reverse<(Instant, u16)>>,
+    live: usize,
 }
 
 impl Deadlines {
     pub fn set(&mut self, group: u16, at: Option<Instant>) {
-        if self.by_group.get(&group).copied() == at {
+        let i = usize::from(group);
+        if self.current.len() <= i {
+            self.current.resize(i + 1, None);
+        }
+        if self.current[i] == at {
             return;
         }
-        if let Some(old) = self.by_group.remove(&group) {
-            self.queue.remove(&(old, group));
+        match (self.current[i].is_some(), at.is_some()) {
+            (false, true) => self.live += 1,
+            (true, false) => self.live -= 1,
+            _ => {}
         }
+        self.current[i] = at;
         if let Some(at) = at {
-            self.by_group.insert(group, at);
-            self.queue.insert((at, group));
+            self.heap.push(Reverse((at, group)));
+        }
+        // Stale entries are dropped as they surface; rebuild if they pile
+        // up (deadlines that keep moving later never surface).
+        if self.heap.len() > 4 * self.live.max(16) {
+            self.heap = self
+                .current
+                .iter()
+                .enumerate()
+                .filter_map(|(g, at)| Some(Reverse(((*at)?, g as u16))))
+                .collect();
         }
     }
 
-    pub fn next(&self) -> Option<Instant> {
-        self.queue.first().map(|(at, _)| *at)
+    fn is_live(&self, at: Instant, group: u16) -> bool {
+        self.current.get(usize::from(group)).copied().flatten() == Some(at)
     }
 
-    /// Groups whose deadline is at or before `now`.
-    pub fn due(&self, now: Instant) -> Vec<u16> {
-        self.queue
-            .range(..=(now, u16::MAX))
-            .map(|(_, g)| *g)
-            .collect()
+    /// Drops stale entries off the top.
+    fn settle(&mut self) {
+        while let Some(Reverse((at, g))) = self.heap.peek().copied() {
+            if self.is_live(at, g) {
+                return;
+            }
+            self.heap.pop();
+        }
+    }
+
+    pub fn next(&mut self) -> Option<Instant> {
+        self.settle();
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Groups whose deadline is at or before `now`, in deadline order. They
+    /// leave the queue: the caller runs their engines and sets the next
+    /// deadlines (`Agent::refresh_deadline`).
+    pub fn due(&mut self, now: Instant) -> Vec<u16> {
+        let mut out = Vec::new();
+        while let Some(Reverse((at, g))) = self.heap.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.heap.pop();
+            if self.is_live(at, g) {
+                self.current[usize::from(g)] = None;
+                self.live -= 1;
+                out.push(g);
+            }
+        }
+        out
     }
 }
 
@@ -74,15 +123,28 @@ mod tests {
     #[test]
     fn orders_and_moves_deadlines() {
         let mut d = Deadlines::default();
+        assert_eq!(d.next(), None);
         d.set(1, Some(Instant(50)));
         d.set(2, Some(Instant(10)));
         d.set(3, Some(Instant(30)));
         assert_eq!(d.next(), Some(Instant(10)));
         assert_eq!(d.due(Instant(30)), vec![2, 3]);
+        // Due groups left the queue until set again.
+        assert_eq!(d.next(), Some(Instant(50)));
         d.set(2, Some(Instant(60)));
+        d.set(3, Some(Instant(30)));
         assert_eq!(d.next(), Some(Instant(30)));
         d.set(3, None);
         assert_eq!(d.due(Instant(55)), vec![1]);
+        assert_eq!(d.next(), Some(Instant(60)));
+        // Moved deadlines: only the live one fires, once.
+        for at in (100..200).rev() {
+            d.set(4, Some(Instant(at)));
+        }
+        d.set(4, Some(Instant(150)));
+        assert_eq!(d.due(Instant(149)), vec![2]);
+        assert_eq!(d.due(Instant(1000)), vec![4]);
+        assert_eq!(d.next(), None);
     }
 
     #[test]

@@ -317,7 +317,7 @@ impl Agent {
         Ok(())
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    fn next_deadline(&mut self) -> Option<Instant> {
         self.deadlines.next()
     }
 
