@@ -7,6 +7,7 @@ pub mod frame;
 pub mod frame6;
 pub mod iface;
 pub mod mcast6;
+mod recv;
 pub mod socket;
 mod socket6;
 pub mod track;

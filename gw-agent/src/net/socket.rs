@@ -10,11 +10,13 @@
 use std::{
     io,
     mem::{size_of, zeroed},
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
     os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
 };
 
 use tokio::io::unix::AsyncFd;
+
+use super::recv::recv_many;
+pub use super::recv::{Received, SLOT};
 
 use crate::proto::{GLBP_MCAST_V4, GLBP_PORT};
 
@@ -38,13 +40,6 @@ pub(super) fn setsockopt<T>(fd: RawFd, level: i32, name: i32, v: &T) -> io::Resu
         )
     })
     .map(drop)
-}
-
-/// One received GLBP datagram.
-pub struct Received {
-    pub src: IpAddr,
-    pub ttl: Option<u8>,
-    pub len: usize,
 }
 
 pub struct GlbpRx {
@@ -138,83 +133,21 @@ impl GlbpRx {
         loop {
             let mut guard = self.fd.readable().await?;
             let raw = guard.get_inner().as_raw_fd();
-            while let Some(slot) = buf.chunks_exact_mut(SLOT).nth(got.len()) {
-                match recv_with_ttl(raw, slot) {
-                    Ok(r) => got.push(r),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        guard.clear_ready();
-                        break;
-                    }
-                    // An error after some datagrams: hand those over first;
-                    // the error comes back on the next call.
-                    Err(_) if !got.is_empty() => return Ok(()),
-                    Err(e) => return Err(e),
-                }
+            match recv_many(raw, buf, got) {
+                // Filled the buffer: more may wait, readiness stays set.
+                Ok(()) if got.len() * SLOT >= buf.len() => {}
+                Ok(()) => guard.clear_ready(),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+                // An error after some datagrams: hand those over first;
+                // the error comes back on the next call.
+                Err(_) if !got.is_empty() => {}
+                Err(e) => return Err(e),
             }
             if !got.is_empty() {
                 return Ok(());
             }
         }
     }
-}
-
-/// Room for one GLBP datagram in a `recv_batch` buffer (GLBP packets are
-/// far smaller; a longer one is truncated and then fails to decode).
-pub const SLOT: usize = 2048;
-
-/// One datagram with its source and TTL (IPv4) or hop limit (IPv6).
-fn recv_with_ttl(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
-    // SAFETY: sockaddr_storage is plain data; all zeroes is valid.
-    let mut src: libc::sockaddr_storage = unsafe { zeroed() };
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut cbuf = [0u64; 16];
-    // SAFETY: msghdr is plain data; all zeroes is valid.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&mut src as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = size_of::<libc::sockaddr_storage>() as u32;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = size_of::<[u64; 16]>();
-    // SAFETY: msg points at live buffers of the stated sizes.
-    let n = check(unsafe { libc::recvmsg(fd, &mut msg, 0) as libc::c_int })? as usize;
-    let mut ttl = None;
-    // SAFETY: walking the control buffer the kernel filled, with the libc
-    // CMSG macros, within msg_controllen.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
-        while !c.is_null() {
-            let (level, kind) = ((*c).cmsg_level, (*c).cmsg_type);
-            if (level, kind) == (libc::IPPROTO_IP, libc::IP_TTL)
-                || (level, kind) == (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT)
-            {
-                ttl = Some(*(libc::CMSG_DATA(c) as *const libc::c_int) as u8);
-            }
-            c = libc::CMSG_NXTHDR(&msg, c);
-        }
-    }
-    let src = match i32::from(src.ss_family) {
-        libc::AF_INET6 => {
-            // SAFETY: the kernel wrote a sockaddr_in6 (family checked).
-            let s6 =
-                unsafe { &*(&src as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-            IpAddr::V6(Ipv6Addr::from(s6.sin6_addr.s6_addr))
-        }
-        _ => {
-            // SAFETY: an AF_INET socket's source is a sockaddr_in.
-            let s4 =
-                unsafe { &*(&src as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            IpAddr::V4(Ipv4Addr::from(u32::from_be(s4.sin_addr.s_addr)))
-        }
-    };
-    Ok(Received {
-        src,
-        ttl,
-        len: n.min(buf.len()),
-    })
 }
 
 /// Raw Ethernet sender on one interface.

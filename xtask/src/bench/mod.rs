@@ -136,7 +136,7 @@ impl Plan {
                 failover_before: Duration::from_secs(1),
                 sharing_hosts: 64,
                 sharing_traffic: Duration::from_secs(2),
-                scale_groups: vec![1, 64, 1024],
+                scale_groups: vec![1, 64, 512, 1024],
                 scale_window: Duration::from_secs(20),
                 cache_sizes: vec![1_000, 100_000],
                 rtt_samples: 1000,
