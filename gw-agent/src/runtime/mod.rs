@@ -399,17 +399,21 @@ impl Agent {
                         }
                         self.dp.remove_group(&old.key);
                     }
-                    let _ = self.add_group(g.clone(), t).await;
+                    self.add_by_reload(g, t).await;
                 }
-                None => {
-                    let _ = self.add_group(g.clone(), t).await;
-                    info!(group = g.group, "group added by reload");
-                }
+                None => self.add_by_reload(g, t).await,
             }
         }
         self.cfg = new;
         self.sync_vmacs().await;
         self.sync_ipv6();
+    }
+
+    async fn add_by_reload(&mut self, g: &Group, t: Instant) {
+        match self.add_group(g.clone(), t).await {
+            Ok(()) => info!(group = g.group, "group added by reload"),
+            Err(e) => warn!(group = g.group, "group not added by reload: {e:#}"),
+        }
     }
 
     /// Clean stop: resign every group (peers take over at once), then
