@@ -36,10 +36,14 @@ impl Group6 {
         Self::start_with(hosts, gateway, false)
     }
 
-    /// As `start`; `v6_only`: the group has no IPv4 VIP.
+    /// As `start`; `v6_only`: the group has no IPv4 VIP, and g3's LAN
+    /// interface has no IPv4 address at all (an IPv6-only router).
     fn start_with(hosts: usize, gateway: Ipv6Addr, v6_only: bool) -> Group6 {
         let t = Topology::new(TopologySpec { gateways: 3, hosts });
         add_ipv6(&t, gateway);
+        if v6_only {
+            t.gateways[2].ok("ip -4 addr flush dev lan0");
+        }
         let mut extra = serde_json::json!({ "ipv6": { "global": [VIP6_GLOBAL.to_string()] } });
         if v6_only {
             extra["vip"] = serde_json::Value::Null;
@@ -188,6 +192,15 @@ fn ipv6_only_group_elects_over_ipv6_and_survives_the_avg() {
     );
     assert_eq!(rx["other_family"], 0, "{rx}");
     assert_eq!(st[0]["groups"][0]["vip"], serde_json::Value::Null);
+    // g3 runs without any IPv4 address on its LAN interface.
+    let st3 = gw_tests::agent::status(&g.t.gateways[2]);
+    assert_eq!(st3[0]["agent"]["ip"], serde_json::Value::Null, "{st3}");
+    assert!(
+        st3[0]["agent"]["ip6"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("fe80::")),
+        "{st3}"
+    );
     assert_eq!(st[0]["groups"][0]["vip6"][0], VIP6.to_string());
     let brief = gw_tests::agent::status_text(&g.t.gateways[0], &[]);
     assert!(brief.contains(&VIP6.to_string()), "{brief}");
