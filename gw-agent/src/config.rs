@@ -278,6 +278,11 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Some group has no IPv4 VIP, so it elects over IPv6.
+    pub fn has_ipv6_only(&self) -> bool {
+        self.groups.iter().any(|g| g.vip.is_none())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_ifname(&self.interface)?;
         let cc = &self.client_cache;
@@ -398,7 +403,7 @@ impl Group {
             }
             // 0.0.0.0/8 also keys IPv6-only groups in the maps.
             Some(v)
-                if v.octets()[0] == 0
+                if gw_common::is_v6_only_vip(&v.octets())
                     || v.is_multicast()
                     || v.is_broadcast()
                     || v.is_loopback() =>
@@ -486,7 +491,6 @@ impl Group {
         Ok(())
     }
 
-    /// The group's virtual IPv6 addresses (none without `ipv6`).
     /// The address the group's election runs on: the IPv4 VIP, else (an
     /// IPv6-only group) the virtual link-local address. Hellos carry it.
     pub fn election_vip(&self) -> std::net::IpAddr {
@@ -510,6 +514,7 @@ impl Group {
         }
     }
 
+    /// The group's virtual IPv6 addresses (none without `ipv6`).
     pub fn vip6(&self) -> Vec<std::net::Ipv6Addr> {
         self.ipv6
             .as_ref()

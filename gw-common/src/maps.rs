@@ -61,10 +61,16 @@ pub const fn v6_only_key(group: u16, vlan: u16) -> GroupKey {
     }
 }
 
+/// Whether `vip` lies in 0.0.0.0/8, the range of `v6_only_key`: never a
+/// real virtual address, never answered for ARP.
+pub const fn is_v6_only_vip(vip: &[u8; 4]) -> bool {
+    vip[0] == 0
+}
+
 impl GroupKey {
     /// Whether this key is an IPv6-only group's (`v6_only_key`).
     pub const fn is_v6_only(&self) -> bool {
-        self.vip[0] == 0
+        is_v6_only_vip(&self.vip)
     }
 }
 

@@ -95,7 +95,7 @@ fn arp(f: &Frame, off: usize, vlan: u16, dst: &[u8; 6]) -> Option<(u32, Counter)
     let tpa: [u8; 4] = f.bytes_at(off + a::TPA);
     // 0.0.0.0/8 is never a gateway: those keys hold IPv6-only groups
     // (`gw_common::v6_only_key`), which must not answer ARP.
-    if tpa[0] == 0 {
+    if gw_common::is_v6_only_vip(&tpa) {
         return None;
     }
     let key = GroupKey {
