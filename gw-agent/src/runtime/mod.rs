@@ -117,10 +117,6 @@ fn seed(iface: &Interface, group: u16) -> u64 {
     s ^ monotonic_ns()
 }
 
-fn group_key(g: &Group) -> gw_common::GroupKey {
-    g.key()
-}
-
 impl Agent {
     /// Everything that can fail on bad input fails here, before the data
     /// plane is touched.
@@ -139,7 +135,7 @@ impl Agent {
             .with_context(|| format!("GLBP socket on {}", iface.name))?;
         // IPv6-only groups elect over IPv6: they need its socket and this
         // router's link-local address (its name among the peers).
-        let (v6, ll6) = if cfg.groups.iter().any(|g| g.vip.is_none()) {
+        let (v6, ll6) = if cfg.has_ipv6_only() {
             let v6 = GlbpRx::open6(&iface.name, iface.index)
                 .with_context(|| format!("GLBP IPv6 socket on {}", iface.name))?;
             let vips: Vec<_> = cfg.groups.iter().flat_map(|g| g.vip6()).collect();
@@ -219,7 +215,7 @@ impl Agent {
             .dp
             .written()
             .map(|(k, _)| *k)
-            .filter(|k| !self.cfg.groups.iter().any(|g| group_key(g) == *k))
+            .filter(|k| !self.cfg.groups.iter().any(|g| g.key() == *k))
             .collect();
         for k in stale {
             self.dp.remove_group(&k);
@@ -248,7 +244,7 @@ impl Agent {
             mac: self.iface.mac,
         };
         let mut engine = Engine::new(g.engine_config(), me, seed(&self.iface, g.group));
-        let key = group_key(&g);
+        let key = g.key();
         let auth = Authenticator::new(g.auth_mode()?);
         // A restart within the lease resumes what the data plane was doing,
         // so hosts see no gap; otherwise a cold start.
@@ -378,7 +374,7 @@ impl Agent {
         for g in &new.groups {
             match self.groups.get_mut(&g.group) {
                 Some(rt) if rt.cfg == *g => {}
-                Some(rt) if rt.key == group_key(g) => {
+                Some(rt) if rt.key == g.key() => {
                     rt.cfg = g.clone();
                     match g.auth_mode() {
                         Ok(m) if m != *rt.auth.mode() => rt.auth = Authenticator::new(m),

@@ -77,7 +77,7 @@ impl Agent {
     /// Opens the IPv6 socket when a reload brought the first IPv6-only
     /// group.
     pub(super) fn ensure_rx6(&mut self, rx: &mut Receivers) {
-        if rx.v6.is_some() || self.cfg.groups.iter().all(|g| g.vip.is_some()) {
+        if rx.v6.is_some() || !self.cfg.has_ipv6_only() {
             return;
         }
         match GlbpRx::open6(&self.iface.name, self.iface.index) {
