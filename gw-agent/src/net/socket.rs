@@ -46,8 +46,20 @@ pub struct GlbpRx {
     fd: AsyncFd<OwnedFd>,
 }
 
-/// Options both families' receive sockets share.
-pub(super) fn shared_options(raw: RawFd, ifname: &str) -> io::Result<()> {
+/// A non-blocking UDP socket of `domain` (AF_INET, AF_INET6) bound to
+/// `ifname`, with the options both families' receive sockets share.
+pub(super) fn udp_socket(domain: libc::c_int, ifname: &str) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); the fd is owned right away.
+    let fd = check(unsafe {
+        libc::socket(
+            domain,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    })?;
+    // SAFETY: fresh fd we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let raw = fd.as_raw_fd();
     let one: libc::c_int = 1;
     // Several agents (one per interface) share port 3222 in one netns.
     setsockopt(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one)?;
@@ -71,7 +83,7 @@ pub(super) fn shared_options(raw: RawFd, ifname: &str) -> io::Result<()> {
     if setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &rcvbuf).is_err() {
         let _ = setsockopt(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, &rcvbuf);
     }
-    Ok(())
+    Ok(fd)
 }
 
 impl GlbpRx {
@@ -84,18 +96,8 @@ impl GlbpRx {
 
     /// The IPv4 socket: 224.0.0.102 port 3222 on `ifname`.
     pub fn open(ifname: &str, ifindex: u32) -> io::Result<Self> {
-        // SAFETY: plain socket(2); the fd is owned right away.
-        let fd = check(unsafe {
-            libc::socket(
-                libc::AF_INET,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-            )
-        })?;
-        // SAFETY: fresh fd we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = udp_socket(libc::AF_INET, ifname)?;
         let raw = fd.as_raw_fd();
-        shared_options(raw, ifname)?;
         let one: libc::c_int = 1;
         setsockopt(raw, libc::IPPROTO_IP, libc::IP_RECVTTL, &one)?;
         let mut sin: libc::sockaddr_in = unsafe { zeroed() };

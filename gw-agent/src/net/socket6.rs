@@ -3,13 +3,9 @@
 //! as the IPv4 TTL). Groups without an IPv4 virtual address run their
 //! election on it.
 
-use std::{
-    io,
-    mem::zeroed,
-    os::fd::{AsRawFd, FromRawFd, OwnedFd},
-};
+use std::{io, mem::zeroed, os::fd::AsRawFd};
 
-use super::socket::{GlbpRx, check, setsockopt, shared_options};
+use super::socket::{GlbpRx, check, setsockopt, udp_socket};
 use crate::proto::{GLBP_MCAST_V6, GLBP_PORT};
 
 /// linux/in6.h (since Linux 4.20); the libc crate has it for uclibc only.
@@ -19,18 +15,8 @@ impl GlbpRx {
     /// The IPv6 socket on `ifname`. Fails where IPv6 is off (then no group
     /// can run over IPv6 there).
     pub fn open6(ifname: &str, ifindex: u32) -> io::Result<Self> {
-        // SAFETY: plain socket(2); the fd is owned right away.
-        let fd = check(unsafe {
-            libc::socket(
-                libc::AF_INET6,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                0,
-            )
-        })?;
-        // SAFETY: fresh fd we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = udp_socket(libc::AF_INET6, ifname)?;
         let raw = fd.as_raw_fd();
-        shared_options(raw, ifname)?;
         let one: libc::c_int = 1;
         // IPv6 only: the IPv4 hellos have their own socket.
         setsockopt(raw, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, &one)?;
