@@ -133,14 +133,14 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
     // and is counted as it is read (the agent runs this per scrape).
     let per_fwd = crate::dataplane::clients::count_by_forwarder(&maps.clients);
     let clients_of = |idx: u16, fwd: u8| per_fwd.get(&(idx, fwd)).copied().unwrap_or(0);
-    let mut vip6: Vec<(u16, Ipv6Addr)> = maps
-        .groups6
-        .iter()
-        .filter_map(Result::ok)
-        .map(|(k, v)| (v.idx, Ipv6Addr::from(k.vip)))
-        .collect();
-    // Link-local first, as configured.
-    vip6.sort_by_key(|(i, a)| (*i, !a.is_unicast_link_local(), *a));
+    // Virtual IPv6 addresses by group index, link-local first.
+    let mut vip6: std::collections::BTreeMap<u16, Vec<Ipv6Addr>> = Default::default();
+    for (k, v) in maps.groups6.iter().filter_map(Result::ok) {
+        vip6.entry(v.idx).or_default().push(Ipv6Addr::from(k.vip));
+    }
+    for a in vip6.values_mut() {
+        a.sort_by_key(|a| (!a.is_unicast_link_local(), *a));
+    }
     let mut groups: Vec<GroupStatus> = maps
         .groups
         .iter()
@@ -177,11 +177,7 @@ pub fn read(maps: &Maps, interface: &str, netns: &str) -> InterfaceStatus {
             GroupStatus {
                 group: v.group,
                 vip: (!k.is_v6_only()).then(|| Ipv4Addr::from(k.vip)),
-                vip6: vip6
-                    .iter()
-                    .filter(|(i, _)| *i == v.idx)
-                    .map(|(_, a)| *a)
-                    .collect(),
+                vip6: vip6.remove(&v.idx).unwrap_or_default(),
                 vlan: k.vlan,
                 index: v.idx,
                 avg: v.flags & GROUP_FLAG_AVG != 0,
