@@ -167,3 +167,24 @@ pub fn try_status(ns: &Netns) -> Result<serde_json::Value, String> {
     }
     serde_json::from_slice(&o.stdout).map_err(|e| e.to_string())
 }
+
+/// One GET /metrics from the agent's endpoint on 127.0.0.1:`port` inside
+/// namespace `ns`; the whole response, or None if it did not answer.
+pub fn scrape(ns: &str, port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let ns = ns.to_string();
+    std::thread::spawn(move || {
+        crate::probe::enter_netns(&ns).ok()?;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .ok()?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    })
+    .join()
+    .ok()
+    .flatten()
+}

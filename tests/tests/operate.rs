@@ -1,9 +1,9 @@
 //! Operating gw: `status` brief/detail from the running agent and from the
 //! maps alone, the Prometheus endpoint, and the notify command.
 
-use std::{io::Read, io::Write, time::Duration};
+use std::time::Duration;
 
-use gw_tests::{Agent, Topology, TopologySpec, agent, probe::enter_netns, require_tools, wait};
+use gw_tests::{Agent, Topology, TopologySpec, agent, require_tools, wait};
 
 #[test]
 fn status_shows_control_and_data_plane_and_survives_agent_death() {
@@ -47,23 +47,6 @@ fn status_shows_control_and_data_plane_and_survives_agent_death() {
     );
 }
 
-fn scrape(ns: &str, port: u16) -> Option<String> {
-    let ns = ns.to_string();
-    std::thread::spawn(move || {
-        enter_netns(&ns).ok()?;
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-            .ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        Some(out)
-    })
-    .join()
-    .ok()
-    .flatten()
-}
-
 #[test]
 fn metrics_endpoint_serves_protocol_and_xdp_counters() {
     if !require_tools(&["nsenter", "arping"]) {
@@ -78,8 +61,10 @@ fn metrics_endpoint_serves_protocol_and_xdp_counters() {
     let a = Agent::start(&t.gateways[0], &args);
     agent::wait_active(&t.gateways[0], &a);
     t.hosts[0].ok("arping -c 2 -w 3 -I lan0 192.0.2.1");
-    let body =
-        wait::until(Duration::from_secs(5), || scrape(&t.gateways[0].name, 9712)).expect("scrape");
+    let body = wait::until(Duration::from_secs(5), || {
+        agent::scrape(&t.gateways[0].name, 9712)
+    })
+    .expect("scrape");
     assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
     for want in [
         r#"gw_group_state{interface="lan0",group="1"} 5"#,

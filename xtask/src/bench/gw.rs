@@ -39,10 +39,19 @@ pub fn config(groups: Vec<Value>, xdp_mode: &str, client_cache: u32, rate_limit:
 /// Writes `cfg` beside the namespace's other temp files and starts the
 /// agent with it.
 pub fn start(ns: &Netns, cfg: &Value) -> Result<Agent> {
+    start_with(ns, cfg, &[])
+}
+
+/// As `start`, with more command-line arguments (`--metrics ADDR`).
+pub fn start_with(ns: &Netns, cfg: &Value, args: &[&str]) -> Result<Agent> {
     let path = std::env::temp_dir().join(format!("{}-bench.json", ns.name));
     std::fs::write(&path, cfg.to_string())?;
     let path = path.to_string_lossy().into_owned();
-    super::wire::guarded(|| Agent::start(ns, &["--config", &path]))
+    let all: Vec<&str> = ["--config", path.as_str()]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    super::wire::guarded(|| Agent::start(ns, &all))
 }
 
 /// Group `group` of the agent in `ns`, if it reports one.

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::{
     Ctx, cache, convergence, gw,
     report::{Section, fmt_ms, table},
-    wire::{guarded, in_netns},
+    wire::guarded,
     xdp_cost,
 };
 
@@ -111,15 +111,7 @@ fn fill_and_scrape(ns: &Netns, hosts: u32) -> Result<()> {
     let prog = xdp_cost::LiveProg::open(&ns.name, "lan0")?;
     let vip = Ipv4Addr::new(192, 0, 2, 20);
     prog.feed(xdp_cost::requests(vip, 0..hosts).into_iter())?;
-    let body = in_netns(&ns.name, || {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", METRICS_PORT))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        Ok(out)
-    })?;
+    let body = gw_tests::agent::scrape(&ns.name, METRICS_PORT).unwrap_or_default();
     if !body.contains("gw_") {
         bail!("metrics scrape returned no gw metrics");
     }
@@ -137,16 +129,9 @@ fn agent_cost(ctx: &Ctx, t: &Topology, n: usize) -> Result<Cost> {
     let start = |g: &Netns, prio: u8, metrics: bool| -> Result<Agent> {
         let groups = (0..n).map(|i| group_json(i, prio, timers)).collect();
         let cfg = gw::config(groups, "auto", (hosts + 1024).max(16384), true);
-        if !metrics {
-            return gw::start(g, &cfg);
-        }
-        let path = std::env::temp_dir().join(format!("{}-scale.json", g.name));
-        std::fs::write(&path, cfg.to_string())?;
-        let (path, addr) = (
-            path.to_string_lossy().into_owned(),
-            format!("127.0.0.1:{METRICS_PORT}"),
-        );
-        guarded(|| Agent::start(g, &["--config", &path, "--metrics", &addr]))
+        let addr = format!("127.0.0.1:{METRICS_PORT}");
+        let args: &[&str] = if metrics { &["--metrics", &addr] } else { &[] };
+        gw::start_with(g, &cfg, args)
     };
     let t0 = Instant::now();
     let mut a = start(&t.gateways[0], 150, largest)?;
