@@ -9,6 +9,7 @@
 
 pub mod agent;
 pub mod arp;
+pub mod capture;
 pub mod group;
 pub mod netns;
 pub mod probe;

@@ -16,6 +16,7 @@ use std::{
 
 use gw_tests::{
     Agent, Topology, TopologySpec,
+    capture::active_hellos,
     group::{GroupConfig, Sample, wait_for},
     require_tools,
     topo6::{SERVER6, VIP6, VIP6_GLOBAL, add_ipv6, host_gateway_mac6, ping6},
@@ -352,30 +353,7 @@ fn tshark_decodes_the_agents_ipv6_hellos() {
         extra_group: serde_json::json!({ "ipv6": true }),
         ..GroupConfig::fast(150)
     };
-    let pcap = std::env::temp_dir().join(format!("{}-glbp6.pcap", t.prefix));
     let a = cfg.start(&t.gateways[0]);
-    let mut dump = t.hosts[0]
-        .command("tcpdump")
-        .args([
-            "-i",
-            "lan0",
-            "-U",
-            "-w",
-            pcap.to_str().unwrap(),
-            "ip6",
-            "and",
-            "udp",
-            "port",
-            "3222",
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("tcpdump");
-    // The listen phase (one hold time), then several hellos as Active.
-    std::thread::sleep(Duration::from_millis(2500));
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(dump.id() as i32, libc::SIGINT) };
-    let _ = dump.wait();
     let fields = [
         "frame.protocols",
         "ipv6.dst",
@@ -391,29 +369,17 @@ fn tshark_decodes_the_agents_ipv6_hellos() {
         "glbp.reqresp.virtualmac",
         "ipv6.src",
     ];
-    let mut cmd = std::process::Command::new("tshark");
-    cmd.args([
-        "-r",
-        pcap.to_str().unwrap(),
-        "-o",
-        "udp.check_checksum:TRUE",
-        "-T",
-        "fields",
-    ]);
-    cmd.args(["-E", "separator=|", "-Y", "glbp.hello.vgstate == 0x20"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("tshark");
-    let _ = std::fs::remove_file(&pcap);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().next().unwrap_or_else(|| {
-        panic!(
-            "no Active IPv6 hello captured: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            a.log()
-        )
-    });
+    // The listen phase (one hold time), then several hellos as Active.
+    let lines = active_hellos(
+        &t.hosts[0],
+        "glbp6",
+        &["ip6", "and", "udp", "port", "3222"],
+        Duration::from_millis(2500),
+        &["-o", "udp.check_checksum:TRUE"],
+        &fields,
+    )
+    .unwrap_or_else(|e| panic!("no Active IPv6 hello captured: {e}\n{}", a.log()));
+    let line = &lines[0];
     let v: Vec<&str> = line.split('|').collect();
     assert_eq!(
         v[..12],

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use gw_tests::{Agent, Topology, TopologySpec, require_tools};
+use gw_tests::{Agent, Topology, TopologySpec, capture::active_hellos, require_tools};
 
 #[test]
 fn tshark_decodes_the_agents_hellos() {
@@ -15,7 +15,6 @@ fn tshark_decodes_the_agents_hellos() {
         gateways: 1,
         hosts: 1,
     });
-    let pcap = std::env::temp_dir().join(format!("{}-glbp.pcap", t.prefix));
     let args = [
         "--interface",
         "lan0",
@@ -32,27 +31,6 @@ fn tshark_decodes_the_agents_hellos() {
     ];
     let a = Agent::start(&t.gateways[0], &args);
     let h = &t.hosts[0];
-    let mut dump = h
-        .command("tcpdump")
-        .args([
-            "-i",
-            "lan0",
-            "-U",
-            "-w",
-            pcap.to_str().unwrap(),
-            "udp",
-            "port",
-            "3222",
-        ])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("tcpdump");
-    // Long enough for the listen phase (one hold time) and several hellos
-    // as Active.
-    std::thread::sleep(Duration::from_millis(2500));
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(dump.id() as i32, libc::SIGINT) };
-    let _ = dump.wait();
     let fields = [
         "eth.src",
         "ip.ttl",
@@ -68,29 +46,18 @@ fn tshark_decodes_the_agents_hellos() {
         "glbp.reqresp.forwarder",
         "glbp.reqresp.virtualmac",
     ];
-    let mut cmd = std::process::Command::new("tshark");
-    cmd.args([
-        "-r",
-        pcap.to_str().unwrap(),
-        "-T",
-        "fields",
-        "-E",
-        "separator=|",
-        "-Y",
-        "glbp.hello.vgstate == 0x20",
-    ]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("tshark");
-    let _ = std::fs::remove_file(&pcap);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().next().unwrap_or_else(|| {
-        panic!(
-            "no Active hello captured; tshark said {text:?}\n{}",
-            a.log()
-        )
-    });
+    // Long enough for the listen phase (one hold time) and several hellos
+    // as Active.
+    let lines = active_hellos(
+        h,
+        "glbp",
+        &["udp", "port", "3222"],
+        Duration::from_millis(2500),
+        &[],
+        &fields,
+    )
+    .unwrap_or_else(|e| panic!("no Active hello captured; tshark said {e:?}\n{}", a.log()));
+    let line = &lines[0];
     let v: Vec<&str> = line.split('|').collect();
     let vmac = "00:07:b4:00:07:01";
     assert_eq!(
