@@ -135,6 +135,7 @@ impl Engine {
                 self.resigned.clear();
                 self.learned = None;
                 self.hello_at = None;
+                self.hello_from = None;
                 self.speak_until = None;
                 self.hello_due = false;
             }

@@ -235,6 +235,8 @@ pub struct Engine {
     now: Instant,
     started_at: Instant,
     hello_at: Option<Instant>,
+    /// From here the periodic hello may go ahead of `hello_at`.
+    hello_from: Option<Instant>,
     /// Triggered hello: send at the end of this call.
     hello_due: bool,
     speak_until: Option<Instant>,
@@ -274,6 +276,7 @@ impl Engine {
             now: Instant::ZERO,
             started_at: Instant::ZERO,
             hello_at: None,
+            hello_from: None,
             hello_due: false,
             speak_until: None,
             preempt_at: None,
@@ -359,6 +362,28 @@ impl Engine {
     /// The next deadline (always later than the last `now` seen).
     pub fn poll_at(&self) -> Option<Instant> {
         self.next_at
+    }
+
+    /// From when the periodic hello may go early (`poll_hello`): a tenth
+    /// of the hello time before it is due.
+    pub fn hello_window(&self) -> Option<Instant> {
+        self.hello_from.filter(|_| self.state.running())
+    }
+
+    /// Sends the periodic hello now if its window is open, ahead of its
+    /// deadline, and handles nothing else that is not due. The runtime
+    /// calls this for every group whose window is open when it wakes for
+    /// other groups' timers: their hellos leave in one burst, a thousand
+    /// groups wake both routers a few times a second instead of dozens.
+    /// Early is harmless: peers run their hold timers from the hello they
+    /// hear, and the next hello is timed from this one.
+    pub fn poll_hello(&mut self, now: Instant) -> Output {
+        let now = self.enter(now);
+        self.dirty = false;
+        if self.state.running() && self.hello_from.is_some_and(|t| t <= now) {
+            self.hello_due = true;
+        }
+        self.finish(now)
     }
 
     /// Tracking changed the current weight. Below `lower` the router stops

@@ -236,6 +236,7 @@ impl Engine {
             // Faster hellos apply from now, not after the old interval.
             let next = self.now.add_ms(u64::from(self.hello_ms()));
             self.hello_at = self.hello_at.map(|t| t.min(next));
+            self.hello_from = self.hello_from.map(|t| t.min(next));
         }
     }
 

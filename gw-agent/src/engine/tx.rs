@@ -9,6 +9,9 @@ use super::{
 };
 use crate::proto::{Forwarder, Hello, Packet, Tlv, VfState, VgState};
 
+/// The periodic hello may go up to hello time / this early (`poll_hello`).
+const HELLO_WINDOW_DIV: u64 = 10;
+
 impl Engine {
     /// Our hello: the Hello TLV, then a Forwarder TLV for each forwarder
     /// we own or forward for; the AVG lists every forwarder of the group
@@ -70,11 +73,14 @@ impl Engine {
         let from = self.hello_sources();
         self.pending.send.push(Outgoing { packet, from });
         self.hello_due = false;
-        // Up to 10% early, never late: jitter keeps members from falling
-        // into step, and a late hello would eat into the peers' hold time.
+        // Never late: a late hello would eat into the peers' hold time. Up
+        // to 2% early, so members do not fall into step; and from a tenth
+        // of the hello time before, it may go early with others
+        // (`poll_hello`).
         let hello = u64::from(self.hello_ms());
-        let jitter = self.rng.below(hello / 10 + 1);
+        let jitter = self.rng.below(hello / 50 + 1);
         self.hello_at = Some(now.add_ms(hello - jitter));
+        self.hello_from = Some(now.add_ms(hello - hello / HELLO_WINDOW_DIV));
     }
 
     /// Clean stop: a last hello in state Initial with our forwarders in

@@ -8,6 +8,11 @@
 //! the peers, as one burst). A thousand groups at default timers wake the
 //! agent about 33 times a second instead of 340; a timer fires at most
 //! 30 ms late, well inside a hold time.
+//!
+//! And when the agent wakes for timers, every group whose hello window is
+//! open (`Engine::hello_window`, a tenth of the hello time before it is
+//! due) sends its hello too: the groups' hellos gather into a few bursts
+//! per hello time, and each router wakes a few times a second, not 33.
 
 use std::{cmp::Reverse, collections::BinaryHeap};
 
@@ -106,13 +111,24 @@ impl Deadlines {
 }
 
 impl Agent {
-    /// Call after every engine call: its next deadline may have moved.
+    /// Call after every engine call: its next deadline and its hello
+    /// window may have moved.
     pub(super) fn refresh_deadline(&mut self, group: u16) {
-        let at = self.groups.get(&group).and_then(|g| {
-            let at = g.engine.poll_at()?;
-            Some(coalesce(at, g.engine.hello_ms()))
+        let (at, window) = self.groups.get(&group).map_or((None, None), |g| {
+            let at = g
+                .engine
+                .poll_at()
+                .map(|at| coalesce(at, g.engine.hello_ms()));
+            (at, g.engine.hello_window())
         });
         self.deadlines.set(group, at);
+        self.hello_windows.set(group, window);
+    }
+
+    /// The group is gone: no more timers for it.
+    pub(super) fn forget_deadline(&mut self, group: u16) {
+        self.deadlines.set(group, None);
+        self.hello_windows.set(group, None);
     }
 }
 

@@ -91,6 +91,8 @@ pub struct Agent {
     pub(crate) listed: std::collections::BTreeSet<[u8; 6]>,
     /// Every group's next engine deadline, ordered.
     pub(crate) deadlines: deadlines::Deadlines,
+    /// When every group's hello may go early (`Engine::hello_window`).
+    pub(crate) hello_windows: deadlines::Deadlines,
     /// Rate limit of repeated warnings, by kind.
     pub(crate) warned: BTreeMap<&'static str, std::time::Instant>,
     /// Counters for metrics that live nowhere else.
@@ -192,6 +194,7 @@ impl Agent {
             listed: Default::default(),
             warned: BTreeMap::new(),
             deadlines: Default::default(),
+            hello_windows: Default::default(),
             counters: Default::default(),
             started: std::time::Instant::now(),
             peers_seen: Default::default(),
@@ -321,10 +324,16 @@ impl Agent {
 
     async fn on_timers(&mut self) {
         let t = now();
-        let due = self.deadlines.due(t);
-        for n in due {
+        for n in self.deadlines.due(t) {
             if let Some(g) = self.groups.get_mut(&n) {
                 let out = g.engine.poll(t);
+                self.apply(n, out, false).await;
+            }
+        }
+        // Awake anyway: hellos whose window is open leave in this burst.
+        for n in self.hello_windows.due(t) {
+            if let Some(g) = self.groups.get_mut(&n) {
+                let out = g.engine.poll_hello(t);
                 self.apply(n, out, false).await;
             }
         }
@@ -362,7 +371,7 @@ impl Agent {
             .collect();
         for n in gone {
             if let Some(mut g) = self.groups.remove(&n) {
-                self.deadlines.set(n, None);
+                self.forget_deadline(n);
                 let out = g.engine.shutdown(t);
                 for o in &out.send {
                     self.send_one(&mut g.auth, o);
@@ -388,7 +397,7 @@ impl Agent {
                 Some(_) => {
                     // The VIP or VLAN changed: a different group on the wire.
                     if let Some(mut old) = self.groups.remove(&g.group) {
-                        self.deadlines.set(g.group, None);
+                        self.forget_deadline(g.group);
                         let out = old.engine.shutdown(t);
                         for o in &out.send {
                             self.send_one(&mut old.auth, o);

@@ -335,6 +335,17 @@ impl Sim {
                 let now = self.nodes[i].local(self.now);
                 let out = self.nodes[i].engines[g].poll(now);
                 self.handle(i, g, out);
+                // As the runtime: awake for a timer, the node's groups
+                // whose hello window is open send theirs in the same burst.
+                for h in 0..self.nodes[i].engines.len() {
+                    if self.nodes[i].engines[h]
+                        .hello_window()
+                        .is_some_and(|w| w <= now)
+                    {
+                        let out = self.nodes[i].engines[h].poll_hello(now);
+                        self.handle(i, h, out);
+                    }
+                }
             }
         }
         true

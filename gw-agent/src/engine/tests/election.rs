@@ -304,6 +304,32 @@ fn shutdown_resigns() {
     send!(out, VgState::Listen, []);
 }
 
+/// Input: a lone AVG (its Active hello left at 10 s); `poll_hello` just
+/// before its hello window opens, then at the opening; then a shutdown.
+/// Output: nothing before the window (no hello, no timer moved); at the
+/// opening, 300 ms before the deadline, the periodic hello goes early,
+/// and the next deadline (at most 2% early, never late) and window are
+/// timed from it; a stopped engine has no window.
+#[test]
+fn periodic_hello_goes_early_only_inside_its_window() {
+    let mut h = lone_avg(cfg());
+    let (due, window) = (h.e.poll_at().unwrap(), h.e.hello_window().unwrap());
+    assert_eq!(window, Instant(12_700));
+    assert!((12_940..=13_000).contains(&due.0), "deadline {due}");
+    let out = h.e.poll_hello(Instant(12_699));
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(h.e.poll_at(), Some(due));
+    let out = h.e.poll_hello(Instant(12_700));
+    send!(out, VgState::Active, [(1, VfState::Active, 167, 100)], from vec![vm(1)]);
+    assert!(!out.dataplane_changed);
+    assert_eq!(h.e.hello_window(), Some(Instant(15_400)));
+    let next = h.e.poll_at().unwrap();
+    assert!((15_640..=15_700).contains(&next.0), "deadline {next}");
+    assert_eq!(h.state(), State::Active);
+    h.e.shutdown(Instant(13_000));
+    assert_eq!(h.e.hello_window(), None);
+}
+
 /// Input: reconfigure the priority, then the VIP.
 /// Output: a hello with the new priority at once; a new VIP resigns the
 /// old gateway and starts over in Listen.
