@@ -59,6 +59,13 @@ impl LiveProg {
         Ok(LiveProg { fd })
     }
 
+    /// An XDP program that does nothing (`bpf::empty_xdp`): the baseline.
+    pub fn empty() -> Result<LiveProg> {
+        Ok(LiveProg {
+            fd: bpf::empty_xdp().context("the empty XDP program")?,
+        })
+    }
+
     /// Mean ns per run over `repeat` runs of `frame` in one syscall.
     pub fn repeated(&self, frame: &[u8], repeat: u32, want: u32) -> Result<f64> {
         let (verdict, d) = bpf::test_run(&self.fd, frame, repeat)?;
@@ -106,6 +113,9 @@ pub fn median(v: &mut [u64]) -> u64 {
 /// The table of section 1: pass-through and reply, ns per packet.
 #[derive(Clone, Debug, Default)]
 pub struct PathCost {
+    /// An empty XDP program on the pass-through frame: test run's own cost.
+    pub empty_repeat_ns: f64,
+    pub empty_single_ns: f64,
     pub pass_repeat_ns: f64,
     pub pass_single_ns: f64,
     pub reply_single_ns: f64,
@@ -116,7 +126,8 @@ pub struct PathCost {
 
 /// Times pass-through (frame to the interface MAC), reply (broadcast
 /// request for the VIP from known clients) and vMAC rewrite (frame to the
-/// router's own vMAC).
+/// router's own vMAC), and an empty program in the same run as the
+/// baseline each is reported against.
 pub fn path_cost(
     prog: &LiveProg,
     if_mac: Mac,
@@ -131,7 +142,11 @@ pub fn path_cost(
     // Warm up (JIT image, caches, the 64 clients in the cache).
     prog.repeated(&pass, 10_000.min(repeat), XDP_PASS)?;
     prog.feed(reqs.iter().cloned())?;
+    let empty = LiveProg::empty()?;
+    empty.repeated(&pass, 10_000.min(repeat), XDP_PASS)?;
     Ok(PathCost {
+        empty_repeat_ns: empty.repeated(&pass, repeat, XDP_PASS)?,
+        empty_single_ns: empty.single(std::slice::from_ref(&pass), singles, XDP_PASS)?,
         pass_repeat_ns: prog.repeated(&pass, repeat, XDP_PASS)?,
         pass_single_ns: prog.single(std::slice::from_ref(&pass), singles, XDP_PASS)?,
         reply_single_ns: prog.single(&reqs, singles, XDP_TX)?,
