@@ -54,6 +54,11 @@ pub(super) struct Row {
     pub ns_per_reply: f64,
     /// Each round's CPU ns per reply.
     pub rounds: Vec<f64>,
+    /// gw's native program during this row's floods: (ns, runs), from the
+    /// kernel's run-time statistics.
+    pub prog: (u64, u64),
+    /// The same for the reply-counting sink on the sender's side.
+    pub sink: (u64, u64),
 }
 
 impl Row {
@@ -69,6 +74,14 @@ impl Row {
     pub(super) fn ns_per_reply(&self) -> f64 {
         self.ns_per_reply
     }
+    /// gw's program's mean ns per run in this row's floods (NaN: not timed).
+    pub(super) fn prog_ns_per_run(&self) -> f64 {
+        self.prog.0 as f64 / self.prog.1 as f64
+    }
+    /// The sink's mean ns per run in this row's floods.
+    pub(super) fn sink_ns_per_run(&self) -> f64 {
+        self.sink.0 as f64 / self.sink.1 as f64
+    }
 }
 
 impl Row {
@@ -80,6 +93,8 @@ impl Row {
             replies: 0,
             ns_per_reply: f64::INFINITY,
             rounds: Vec::new(),
+            prog: (0, 0),
+            sink: (0, 0),
         }
     }
 }
@@ -146,6 +161,22 @@ fn part(
     Ok(())
 }
 
+/// Runs `go` (one or more floods into `row`) and adds what gw's program
+/// and the sink spent meanwhile to `row.prog` and `row.sink`.
+fn timed(
+    prog: &LiveProg,
+    w: &Wire,
+    row: &mut Row,
+    go: impl FnOnce(&mut Row) -> Result<()>,
+) -> Result<()> {
+    let (p0, s0) = (prog.run_time()?, w.sink_run_time());
+    go(row)?;
+    let (p1, s1) = (prog.run_time()?, w.sink_run_time());
+    row.prog = (row.prog.0 + p1.0 - p0.0, row.prog.1 + p1.1 - p0.1);
+    row.sink = (row.sink.0 + s1.0 - s0.0, row.sink.1 + s1.1 - s0.1);
+    Ok(())
+}
+
 /// ARP requests for the VIP gw's program dropped so far (group 1).
 fn gw_drops(w: &Wire) -> u64 {
     gw_tests::agent::try_status(&w.responder)
@@ -195,6 +226,10 @@ pub fn run(ctx: &Ctx) -> Result<Section> {
         .responder_cpu
         .map_or("any CPU".into(), |c| format!("CPU {c}"));
     let (mut agent, st) = start_gw(ctx, &w, "native")?;
+    let prog = LiveProg::open(&w.responder.name, "lan0")?;
+    // Only during the floods: timing every run costs each run two clock
+    // reads, which the test runs below must not pay.
+    let stats = super::bpf::RunTimeStats::enable()?;
     let mut floor = Row::new(
         "floor",
         "no answer: ARP replies to the VIP, dropped by gw's program".into(),
@@ -214,26 +249,16 @@ pub fn run(ctx: &Ctx) -> Result<Section> {
     let none = || 0;
     let mut pace = None;
     for round in 0..ctx.plan.flood_reps.max(1) {
-        part(
-            ctx,
-            &w,
-            &mut floor,
-            stream(VIP, 2),
-            None,
-            &|| gw_drops(&w),
-            &none,
-        )?;
-        part(ctx, &w, &mut native, stream(VIP, 1), None, &replies, &none)?;
+        timed(&prog, &w, &mut floor, |r| {
+            part(ctx, &w, r, stream(VIP, 2), None, &|| gw_drops(&w), &none)
+        })?;
+        timed(&prog, &w, &mut native, |r| {
+            part(ctx, &w, r, stream(VIP, 1), None, &replies, &none)
+        })?;
         w.responder.ok(&format!("ip addr add {OTHER}/24 dev lan0"));
-        let k = part(
-            ctx,
-            &w,
-            &mut kernel,
-            stream(OTHER, 1),
-            None,
-            &replies,
-            &none,
-        );
+        let k = timed(&prog, &w, &mut kernel, |r| {
+            part(ctx, &w, r, stream(OTHER, 1), None, &replies, &none)
+        });
         w.responder.ok(&format!("ip addr del {OTHER}/24 dev lan0"));
         k?;
         let u = Userspace::start(
@@ -268,7 +293,7 @@ pub fn run(ctx: &Ctx) -> Result<Section> {
         )?;
     }
     let vmac = st.forwarding.first().and_then(|f| gw::parse_mac(&f.1));
-    let prog = LiveProg::open(&w.responder.name, "lan0")?;
+    drop(stats);
     let cost = xdp_cost::path_cost(
         &prog,
         w.responder_mac,

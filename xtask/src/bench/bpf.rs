@@ -5,7 +5,9 @@
 //!   returns a fixed verdict, attached through a BPF link (the link, and so
 //!   the attachment, lives as long as the `Sink`);
 //! - BPF_PROG_TEST_RUN on the program a running agent pinned (found
-//!   through its pinned link), to time it on crafted frames.
+//!   through its pinned link), to time it on crafted frames;
+//! - the kernel's run-time statistics (BPF_ENABLE_STATS), to time that
+//!   program on the frames of a flood.
 //!
 //! Attribute layouts: include/uapi/linux/bpf.h, `union bpf_attr`. Every
 //! command gets a zeroed 128-byte attribute (the kernel rejects non-zero
@@ -27,6 +29,12 @@ const BPF_PROG_TEST_RUN: i32 = 10;
 const BPF_PROG_GET_FD_BY_ID: i32 = 13;
 const BPF_OBJ_GET_INFO_BY_FD: i32 = 15;
 const BPF_LINK_CREATE: i32 = 28;
+const BPF_ENABLE_STATS: i32 = 32;
+/// `enum bpf_stats_type`: time every program run.
+const BPF_STATS_RUN_TIME: u32 = 0;
+/// `struct bpf_prog_info`: run_time_ns and run_cnt.
+const PROG_INFO_RUN_TIME_NS: usize = 192;
+const PROG_INFO_RUN_CNT: usize = 200;
 
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
 const BPF_PROG_TYPE_XDP: u32 = 6;
@@ -173,7 +181,7 @@ pub fn empty_xdp() -> io::Result<OwnedFd> {
 /// thread's network namespace) for as long as this lives.
 pub struct Sink {
     map: OwnedFd,
-    _prog: OwnedFd,
+    prog: OwnedFd,
     _link: OwnedFd,
 }
 
@@ -194,9 +202,14 @@ impl Sink {
         let link = sys_fd(BPF_LINK_CREATE, &mut a)?;
         Ok(Sink {
             map,
-            _prog: prog,
+            prog,
             _link: link,
         })
+    }
+
+    /// (ns, runs) of the sink while `RunTimeStats` were enabled.
+    pub fn run_time(&self) -> io::Result<(u64, u64)> {
+        prog_run_time(&self.prog)
     }
 
     /// ARP frames seen so far.
@@ -229,6 +242,36 @@ pub fn prog_of_pinned_link(pin: &Path) -> io::Result<OwnedFd> {
     let mut a = Attr::new();
     a.u32(0, prog_id);
     sys_fd(BPF_PROG_GET_FD_BY_ID, &mut a)
+}
+
+/// While this lives, the kernel times every run of every BPF program
+/// (BPF_ENABLE_STATS; it stops when the fd closes, so a failed benchmark
+/// leaves no global setting behind).
+pub struct RunTimeStats {
+    _fd: OwnedFd,
+}
+
+impl RunTimeStats {
+    pub fn enable() -> io::Result<RunTimeStats> {
+        let mut a = Attr::new();
+        a.u32(0, BPF_STATS_RUN_TIME);
+        Ok(RunTimeStats {
+            _fd: sys_fd(BPF_ENABLE_STATS, &mut a)?,
+        })
+    }
+}
+
+/// (run_time_ns, run_cnt) of `prog`: its runs while `RunTimeStats` were
+/// enabled, and their time.
+pub fn prog_run_time(prog: &OwnedFd) -> io::Result<(u64, u64)> {
+    let mut info = [0u8; 256];
+    let mut a = Attr::new();
+    a.u32(0, prog.as_raw_fd() as u32)
+        .u32(4, info.len() as u32)
+        .u64(8, info.as_mut_ptr() as u64);
+    sys(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
+    let at = |off: usize| u64::from_ne_bytes(info[off..off + 8].try_into().unwrap());
+    Ok((at(PROG_INFO_RUN_TIME_NS), at(PROG_INFO_RUN_CNT)))
 }
 
 /// One BPF_PROG_TEST_RUN: the verdict and the kernel-measured time per

@@ -239,7 +239,7 @@ fn render(
          the largest count, g1's client cache is then filled through the live program and its \
          metrics scraped (a scrape reads the whole cache in the agent). Hellos dropped: GLBP \
          datagrams the two routers' kernels dropped because the agent's socket receive buffer was full \
-         (UDP RcvbufErrors): all groups' hellos come in one burst per hello time.\n\n",
+         (UDP RcvbufErrors): the groups' hellos come in a few bursts per hello time.\n\n",
         timers.0,
         timers.1,
         ctx.plan.scale_window.as_secs_f64()

@@ -113,6 +113,14 @@ impl Wire {
         self.sink.as_ref().map_or(0, Sink::count)
     }
 
+    /// (ns, runs) of the sink so far, while `bpf::RunTimeStats` are on.
+    pub fn sink_run_time(&self) -> (u64, u64) {
+        self.sink
+            .as_ref()
+            .and_then(|s| s.run_time().ok())
+            .unwrap_or((0, 0))
+    }
+
     /// CPU time (ns) the sender CPU's ksoftirqd has run so far: softirq
     /// work the kernel deferred from the sending thread.
     pub fn ksoftirqd_ns(&self) -> u64 {

@@ -66,6 +66,12 @@ impl LiveProg {
         })
     }
 
+    /// (ns, runs) of the program so far, counted while
+    /// `bpf::RunTimeStats` are enabled.
+    pub fn run_time(&self) -> Result<(u64, u64)> {
+        Ok(bpf::prog_run_time(&self.fd)?)
+    }
+
     /// Mean ns per run over `repeat` runs of `frame` in one syscall.
     pub fn repeated(&self, frame: &[u8], repeat: u32, want: u32) -> Result<f64> {
         let (verdict, d) = bpf::test_run(&self.fd, frame, repeat)?;
