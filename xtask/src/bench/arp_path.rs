@@ -33,7 +33,9 @@ use anyhow::{Result, bail};
 use gw_tests::topo::VIP;
 
 use super::{
-    Ctx, gw,
+    Ctx,
+    bpf::RunTime,
+    gw,
     packet::{self, FloodLimits, Sent},
     report::{Section, fmt_rate},
     responder::Userspace,
@@ -54,11 +56,11 @@ pub(super) struct Row {
     pub ns_per_reply: f64,
     /// Each round's CPU ns per reply.
     pub rounds: Vec<f64>,
-    /// gw's native program during this row's floods: (ns, runs), from the
-    /// kernel's run-time statistics.
-    pub prog: (u64, u64),
+    /// gw's native program during this row's floods, from the kernel's
+    /// run-time statistics.
+    pub prog: RunTime,
     /// The same for the reply-counting sink on the sender's side.
-    pub sink: (u64, u64),
+    pub sink: RunTime,
 }
 
 impl Row {
@@ -74,14 +76,6 @@ impl Row {
     pub(super) fn ns_per_reply(&self) -> f64 {
         self.ns_per_reply
     }
-    /// gw's program's mean ns per run in this row's floods (NaN: not timed).
-    pub(super) fn prog_ns_per_run(&self) -> f64 {
-        self.prog.0 as f64 / self.prog.1 as f64
-    }
-    /// The sink's mean ns per run in this row's floods.
-    pub(super) fn sink_ns_per_run(&self) -> f64 {
-        self.sink.0 as f64 / self.sink.1 as f64
-    }
 }
 
 impl Row {
@@ -93,8 +87,8 @@ impl Row {
             replies: 0,
             ns_per_reply: f64::INFINITY,
             rounds: Vec::new(),
-            prog: (0, 0),
-            sink: (0, 0),
+            prog: RunTime::default(),
+            sink: RunTime::default(),
         }
     }
 }
@@ -171,9 +165,8 @@ fn timed(
 ) -> Result<()> {
     let (p0, s0) = (prog.run_time()?, w.sink_run_time());
     go(row)?;
-    let (p1, s1) = (prog.run_time()?, w.sink_run_time());
-    row.prog = (row.prog.0 + p1.0 - p0.0, row.prog.1 + p1.1 - p0.1);
-    row.sink = (row.sink.0 + s1.0 - s0.0, row.sink.1 + s1.1 - s0.1);
+    row.prog.add(prog.run_time()?.since(p0));
+    row.sink.add(w.sink_run_time().since(s0));
     Ok(())
 }
 

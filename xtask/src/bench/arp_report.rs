@@ -216,7 +216,8 @@ pub(super) fn render(ctx: &Ctx, w: &Wire, rows: &[Row], cost: &PathCost) -> Sect
             ],
         ],
     );
-    let flood = |k: &str| get(k).map_or(f64::NAN, Row::prog_ns_per_run);
+    let flood = |k: &str| get(k).map_or(f64::NAN, |r| r.prog.mean_ns());
+    let sink = get("gw_native").map_or(f64::NAN, |r| r.sink.mean_ns());
     md += &format!(
         "\nThe same program in the floods above, by the kernel's run-time statistics \
          (BPF_ENABLE_STATS: every run timed between two clock reads, warm caches): \
@@ -229,7 +230,7 @@ pub(super) fn render(ctx: &Ctx, w: &Wire, rows: &[Row], cost: &PathCost) -> Sect
         f1(flood("gw_native")),
         f1(flood("floor")),
         f1(flood("kernel")),
-        f1(get("gw_native").map_or(f64::NAN, Row::sink_ns_per_run)),
+        f1(sink),
         goal_max(own_pass, 30.0),
         goal_max(own_reply, 100.0),
         goal_max(flood("gw_native"), 100.0),
@@ -259,7 +260,7 @@ pub(super) fn render(ctx: &Ctx, w: &Wire, rows: &[Row], cost: &PathCost) -> Sect
             "own_pass": own_pass, "own_reply": own_reply,
             "flood_reply": flood("gw_native"), "flood_drop": flood("floor"),
             "flood_pass_arp": flood("kernel"),
-            "flood_sink": get("gw_native").map_or(f64::NAN, Row::sink_ns_per_run),
+            "flood_sink": sink,
             "pass_repeat": cost.pass_repeat_ns, "pass_single": cost.pass_single_ns,
             "reply_single": cost.reply_single_ns, "vmac_rewrite_single": cost.vmac_single_ns,
             "repeat": cost.repeat, "singles": cost.singles,

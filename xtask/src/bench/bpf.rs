@@ -207,8 +207,8 @@ impl Sink {
         })
     }
 
-    /// (ns, runs) of the sink while `RunTimeStats` were enabled.
-    pub fn run_time(&self) -> io::Result<(u64, u64)> {
+    /// The sink's `RunTime` so far.
+    pub fn run_time(&self) -> io::Result<RunTime> {
         prog_run_time(&self.prog)
     }
 
@@ -233,11 +233,7 @@ pub fn prog_of_pinned_link(pin: &Path) -> io::Result<OwnedFd> {
     let link = sys_fd(BPF_OBJ_GET, &mut a)?;
     // struct bpf_link_info { u32 type; u32 id; u32 prog_id; ... }
     let mut info = [0u8; 64];
-    let mut a = Attr::new();
-    a.u32(0, link.as_raw_fd() as u32)
-        .u32(4, info.len() as u32)
-        .u64(8, info.as_mut_ptr() as u64);
-    sys(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
+    obj_info(&link, &mut info)?;
     let prog_id = u32::from_ne_bytes(info[8..12].try_into().unwrap());
     let mut a = Attr::new();
     a.u32(0, prog_id);
@@ -261,17 +257,52 @@ impl RunTimeStats {
     }
 }
 
-/// (run_time_ns, run_cnt) of `prog`: its runs while `RunTimeStats` were
-/// enabled, and their time.
-pub fn prog_run_time(prog: &OwnedFd) -> io::Result<(u64, u64)> {
-    let mut info = [0u8; 256];
+/// BPF_OBJ_GET_INFO_BY_FD: the kernel's `struct bpf_*_info` of `fd` into
+/// `info` (fields past its length are left out).
+fn obj_info(fd: &OwnedFd, info: &mut [u8]) -> io::Result<()> {
     let mut a = Attr::new();
-    a.u32(0, prog.as_raw_fd() as u32)
+    a.u32(0, fd.as_raw_fd() as u32)
         .u32(4, info.len() as u32)
         .u64(8, info.as_mut_ptr() as u64);
-    sys(BPF_OBJ_GET_INFO_BY_FD, &mut a)?;
+    sys(BPF_OBJ_GET_INFO_BY_FD, &mut a).map(drop)
+}
+
+/// A program's runs and their time, while `RunTimeStats` were enabled.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunTime {
+    pub ns: u64,
+    pub runs: u64,
+}
+
+impl RunTime {
+    /// What was added between `earlier` and `self`.
+    pub fn since(self, earlier: RunTime) -> RunTime {
+        RunTime {
+            ns: self.ns - earlier.ns,
+            runs: self.runs - earlier.runs,
+        }
+    }
+
+    pub fn add(&mut self, other: RunTime) {
+        self.ns += other.ns;
+        self.runs += other.runs;
+    }
+
+    /// Mean ns per run (NaN without runs).
+    pub fn mean_ns(self) -> f64 {
+        self.ns as f64 / self.runs as f64
+    }
+}
+
+/// `prog`'s `RunTime` so far.
+pub fn prog_run_time(prog: &OwnedFd) -> io::Result<RunTime> {
+    let mut info = [0u8; 256];
+    obj_info(prog, &mut info)?;
     let at = |off: usize| u64::from_ne_bytes(info[off..off + 8].try_into().unwrap());
-    Ok((at(PROG_INFO_RUN_TIME_NS), at(PROG_INFO_RUN_CNT)))
+    Ok(RunTime {
+        ns: at(PROG_INFO_RUN_TIME_NS),
+        runs: at(PROG_INFO_RUN_CNT),
+    })
 }
 
 /// One BPF_PROG_TEST_RUN: the verdict and the kernel-measured time per

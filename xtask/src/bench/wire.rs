@@ -113,12 +113,12 @@ impl Wire {
         self.sink.as_ref().map_or(0, Sink::count)
     }
 
-    /// (ns, runs) of the sink so far, while `bpf::RunTimeStats` are on.
-    pub fn sink_run_time(&self) -> (u64, u64) {
+    /// The sink's runs and their time so far (`bpf::RunTimeStats`).
+    pub fn sink_run_time(&self) -> bpf::RunTime {
         self.sink
             .as_ref()
             .and_then(|s| s.run_time().ok())
-            .unwrap_or((0, 0))
+            .unwrap_or_default()
     }
 
     /// CPU time (ns) the sender CPU's ksoftirqd has run so far: softirq

@@ -66,9 +66,8 @@ impl LiveProg {
         })
     }
 
-    /// (ns, runs) of the program so far, counted while
-    /// `bpf::RunTimeStats` are enabled.
-    pub fn run_time(&self) -> Result<(u64, u64)> {
+    /// The program's runs and their time so far (`bpf::RunTimeStats`).
+    pub fn run_time(&self) -> Result<bpf::RunTime> {
         Ok(bpf::prog_run_time(&self.fd)?)
     }
 
